@@ -1,0 +1,169 @@
+// braindyn CPU event kernel: out[b, i] = sum_j spikes[b, j] * W[j, i] for a CSR
+// connectivity (row j = presynaptic neuron j, indices = postsynaptic targets).
+//
+// Cost is O(n_pre + synapses of the spiking rows) per batch element: the
+// kernel walks the spike vector and, for each non-zero entry, adds that row's
+// weights (one scalar for all synapses, or one value per synapse) into out.
+//
+// Typed XLA FFI handler (see jax.ffi docs).  Operands:
+//   spikes  (..., n_pre)     PRED / F32 / F64
+//   weights (..., nnz) or (..., 1) when homo != 0      F32 / F64 (= out dtype)
+//   indptr  (..., n_pre + 1) S32
+//   indices (..., nnz)       S32
+//   out     (..., n_post)    F32 / F64
+// Leading (batch) dimensions come from jax.vmap with vmap_method="expand_dims":
+// every operand has the output's batch rank, each dimension either equal to
+// the output's or 1 (broadcast).
+#include <algorithm>
+#include <cstdint>
+#include <cstring>
+#include <vector>
+
+#include "xla/ffi/api/ffi.h"
+
+namespace ffi = xla::ffi;
+
+namespace {
+
+// Offset (in elements) of batch element `b` inside an operand whose leading
+// `brank` dims are either the output's batch dims or 1, with `core` trailing
+// elements per batch element.
+struct BatchIndexer {
+  std::vector<int64_t> out_dims;   // output batch dims
+  std::vector<int64_t> strides;    // operand strides per batch dim (0 if broadcast)
+  int64_t offset(int64_t b) const {
+    int64_t off = 0;
+    for (int d = static_cast<int>(out_dims.size()) - 1; d >= 0; --d) {
+      int64_t i = b % out_dims[d];
+      b /= out_dims[d];
+      off += i * strides[d];
+    }
+    return off;
+  }
+};
+
+ffi::Error make_indexer(ffi::Span<const int64_t> odims, ffi::Span<const int64_t> idims,
+                        BatchIndexer* ix, const char* name) {
+  const size_t brank = odims.size() - 1;
+  if (idims.size() != brank + 1) {
+    return ffi::Error(ffi::ErrorCode::kInvalidArgument,
+                      std::string("braindyn_event_csr: bad rank for operand ") + name);
+  }
+  ix->out_dims.assign(odims.begin(), odims.begin() + brank);
+  ix->strides.assign(brank, 0);
+  int64_t stride = idims[brank];
+  for (int d = static_cast<int>(brank) - 1; d >= 0; --d) {
+    if (idims[d] != 1 && idims[d] != odims[d]) {
+      return ffi::Error(ffi::ErrorCode::kInvalidArgument,
+                        std::string("braindyn_event_csr: batch dim mismatch for ") + name);
+    }
+    ix->strides[d] = (idims[d] == 1) ? 0 : stride;
+    stride *= idims[d];
+  }
+  return ffi::Error::Success();
+}
+
+template <typename S, typename T>
+void run_csr(const S* spikes, const T* w, const int32_t* indptr, const int32_t* indices,
+             T* out, int64_t n_pre, int64_t n_post, bool homo) {
+  std::fill(out, out + n_post, T(0));
+  if (homo) {
+    const T w0 = w[0];
+    for (int64_t j = 0; j < n_pre; ++j) {
+      const S s = spikes[j];
+      if (!s) continue;
+      const T v = w0 * static_cast<T>(s);
+      const int32_t end = indptr[j + 1];
+      for (int32_t k = indptr[j]; k < end; ++k) out[indices[k]] += v;
+    }
+  } else {
+    for (int64_t j = 0; j < n_pre; ++j) {
+      const S s = spikes[j];
+      if (!s) continue;
+      const int32_t end = indptr[j + 1];
+      if (static_cast<T>(s) == T(1)) {
+        for (int32_t k = indptr[j]; k < end; ++k) out[indices[k]] += w[k];
+      } else {
+        const T sv = static_cast<T>(s);
+        for (int32_t k = indptr[j]; k < end; ++k) out[indices[k]] += sv * w[k];
+      }
+    }
+  }
+}
+
+template <typename S, typename T>
+ffi::Error dispatch(ffi::AnyBuffer spikes, ffi::AnyBuffer weights, ffi::AnyBuffer indptr,
+                    ffi::AnyBuffer indices, ffi::AnyBuffer out, bool homo) {
+  auto od = out.dimensions();
+  if (od.size() < 1) {
+    return ffi::Error(ffi::ErrorCode::kInvalidArgument, "braindyn_event_csr: scalar output");
+  }
+  const int64_t n_post = od[od.size() - 1];
+  auto sd = spikes.dimensions();
+  const int64_t n_pre = sd[sd.size() - 1];
+  const int64_t w_core = weights.dimensions()[weights.dimensions().size() - 1];
+  const int64_t nnz = indices.dimensions()[indices.dimensions().size() - 1];
+  int64_t n_batch = 1;
+  for (size_t d = 0; d + 1 < od.size(); ++d) n_batch *= od[d];
+  BatchIndexer is, iw, ip, ii;
+  ffi::Error e = make_indexer(od, sd, &is, "spikes");
+  if (e.failure()) return e;
+  e = make_indexer(od, weights.dimensions(), &iw, "weights");
+  if (e.failure()) return e;
+  e = make_indexer(od, indptr.dimensions(), &ip, "indptr");
+  if (e.failure()) return e;
+  e = make_indexer(od, indices.dimensions(), &ii, "indices");
+  if (e.failure()) return e;
+  if (!homo && w_core != nnz) {
+    return ffi::Error(ffi::ErrorCode::kInvalidArgument,
+                      "braindyn_event_csr: weights must have one value per synapse");
+  }
+  const S* sp = reinterpret_cast<const S*>(spikes.untyped_data());
+  const T* wp = reinterpret_cast<const T*>(weights.untyped_data());
+  const int32_t* pp = reinterpret_cast<const int32_t*>(indptr.untyped_data());
+  const int32_t* xp = reinterpret_cast<const int32_t*>(indices.untyped_data());
+  T* op = reinterpret_cast<T*>(out.untyped_data());
+  for (int64_t b = 0; b < n_batch; ++b) {
+    run_csr<S, T>(sp + is.offset(b), wp + iw.offset(b), pp + ip.offset(b), xp + ii.offset(b),
+                  op + b * n_post, n_pre, n_post, homo);
+  }
+  return ffi::Error::Success();
+}
+
+ffi::Error EventCsrImpl(ffi::AnyBuffer spikes, ffi::AnyBuffer weights,
+                        ffi::AnyBuffer indptr, ffi::AnyBuffer indices,
+                        ffi::Result<ffi::AnyBuffer> out, int32_t homo) {
+  using DT = ffi::DataType;
+  if (indptr.element_type() != DT::S32 || indices.element_type() != DT::S32) {
+    return ffi::Error(ffi::ErrorCode::kInvalidArgument,
+                      "braindyn_event_csr: indptr/indices must be int32");
+  }
+  const DT st = spikes.element_type();
+  const DT wt = weights.element_type();
+  if (wt != out->element_type()) {
+    return ffi::Error(ffi::ErrorCode::kInvalidArgument,
+                      "braindyn_event_csr: weights and output dtypes differ");
+  }
+  const bool h = homo != 0;
+  if (wt == DT::F32) {
+    if (st == DT::PRED) return dispatch<bool, float>(spikes, weights, indptr, indices, *out, h);
+    if (st == DT::F32) return dispatch<float, float>(spikes, weights, indptr, indices, *out, h);
+  } else if (wt == DT::F64) {
+    if (st == DT::PRED) return dispatch<bool, double>(spikes, weights, indptr, indices, *out, h);
+    if (st == DT::F64) return dispatch<double, double>(spikes, weights, indptr, indices, *out, h);
+  }
+  return ffi::Error(ffi::ErrorCode::kInvalidArgument,
+                    "braindyn_event_csr: unsupported dtype combination (spikes must be bool "
+                    "or the weight dtype; weights float32/float64)");
+}
+
+}  // namespace
+
+XLA_FFI_DEFINE_HANDLER_SYMBOL(BraindynEventCsr, EventCsrImpl,
+                              ffi::Ffi::Bind()
+                                  .Arg<ffi::AnyBuffer>()   // spikes
+                                  .Arg<ffi::AnyBuffer>()   // weights
+                                  .Arg<ffi::AnyBuffer>()   // indptr
+                                  .Arg<ffi::AnyBuffer>()   // indices
+                                  .Ret<ffi::AnyBuffer>()   // out
+                                  .Attr<int32_t>("homo"));
