@@ -1,0 +1,145 @@
+"""Command line: ``braindyn list``, ``braindyn run NAME ...``, ``braindyn bench NAME ...``.
+
+``--json`` prints exactly one JSON object on standard output (nothing else), so that
+scripts can read the key figures.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import sys
+
+import numpy as np
+
+__all__ = ["main"]
+
+
+def _jsonable(x):
+    if isinstance(x, dict):
+        return {str(k): _jsonable(v) for k, v in x.items()}
+    if isinstance(x, (list, tuple)):
+        return [_jsonable(v) for v in x]
+    if isinstance(x, np.ndarray):
+        return _jsonable(x.tolist())
+    if isinstance(x, (np.bool_, bool)):
+        return bool(x)
+    if isinstance(x, (np.integer,)):
+        return int(x)
+    if isinstance(x, (np.floating, float)):
+        v = float(x)
+        return v if math.isfinite(v) else None
+    if hasattr(x, "item") and getattr(x, "ndim", 1) == 0:
+        return _jsonable(x.item())
+    return x
+
+
+def _print_figures(name, figures):
+    print(f"{name}:")
+    for k, v in figures.items():
+        if isinstance(v, list) and len(v) > 12:
+            shown = ", ".join(str(x) for x in v[:12])
+            print(f"  {k}: [{shown}, ... ({len(v)} values)]")
+        else:
+            print(f"  {k}: {v}")
+
+
+def _parse_sets(items):
+    out = {}
+    for it in items or []:
+        if "=" not in it:
+            raise SystemExit(f"braindyn: --set expects NAME=VALUE, got {it!r} (e.g. --set I=10)")
+        k, v = it.split("=", 1)
+        out[k.strip()] = v.strip()
+    return out
+
+
+def _cmd_list(args):
+    from . import gallery
+
+    ents = gallery.entries()
+    if args.json:
+        print(json.dumps({"entries": [{"name": e.name, "summary": e.summary, "defaults": _jsonable(e.defaults)}
+                                      for e in ents.values()]}))
+        return 0
+    width = max(len(n) for n in ents)
+    for e in ents.values():
+        print(f"{e.name:<{width}}  {e.summary}")
+    return 0
+
+
+def _cmd_run(args):
+    from . import gallery
+
+    entry = gallery.get(args.name)
+    overrides = _parse_sets(args.set)
+    for opt in ("duration", "dt", "method"):
+        v = getattr(args, opt)
+        if v is not None:
+            if opt not in entry.defaults:
+                raise SystemExit(f"braindyn: entry {entry.name!r} has no --{opt} (its parameters: "
+                                 f"{', '.join(sorted(entry.defaults))})")
+            overrides[opt] = v
+    report = gallery.run_entry(args.name, overrides, plot=args.plot)
+    figures = _jsonable(report.figures)
+    if args.json:
+        print(json.dumps(figures))
+    else:
+        _print_figures(entry.name, figures)
+        if args.plot:
+            print(f"plot written to {args.plot}")
+    return 0
+
+
+def _cmd_bench(args):
+    try:
+        from . import bench
+    except ImportError as err:  # pragma: no cover - present once the benchmark module lands
+        raise SystemExit(f"braindyn: benchmarks are not available in this installation ({err})")
+    out = bench.run_benchmark(args.name, n=args.n, duration=args.duration, repeats=args.repeats)
+    out = _jsonable(out)
+    if args.json:
+        print(json.dumps(out))
+    else:
+        _print_figures(f"bench {args.name}", out)
+    return 0
+
+
+def build_parser():
+    ap = argparse.ArgumentParser(prog="braindyn", description="Brain-dynamics programming on JAX.")
+    sub = ap.add_subparsers(dest="cmd", required=True)
+    p = sub.add_parser("list", help="list the gallery of book models and analyses")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=_cmd_list)
+    p = sub.add_parser("run", help="run a gallery entry on its book default")
+    p.add_argument("name")
+    p.add_argument("--duration", type=float, help="simulated time (ms)")
+    p.add_argument("--dt", type=float, help="time step (ms)")
+    p.add_argument("--method", help="integration method (e.g. exp_euler, rk4, euler)")
+    p.add_argument("--set", action="append", metavar="NAME=VALUE", help="override a parameter (repeatable)")
+    p.add_argument("--plot", metavar="FILE.png", help="write the entry's figure")
+    p.add_argument("--json", action="store_true", help="print one JSON object of the key figures")
+    p.set_defaults(func=_cmd_run)
+    p = sub.add_parser("bench", help="build, compile and run a benchmark network (coba, cuba, cobahh)")
+    p.add_argument("name")
+    p.add_argument("--n", type=int, default=4000, help="number of neurons")
+    p.add_argument("--duration", type=float, default=1000.0, help="simulated time (ms)")
+    p.add_argument("--repeats", type=int, default=3, help="timed runs after compilation")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=_cmd_bench)
+    return ap
+
+
+def main(argv=None):
+    args = build_parser().parse_args(argv)
+    from ._errors import BraindynError, SimulationDiverged
+
+    try:
+        return args.func(args)
+    except (BraindynError, SimulationDiverged) as err:
+        print(f"braindyn: error: {err}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

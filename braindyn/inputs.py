@@ -1,0 +1,364 @@
+"""Input currents and spike trains, evaluated step by step inside the run loop.
+
+An input is an :class:`Input` (an immutable module) with an optional state, evaluated at the
+start of each step: ``value, state = inp(t, dt, key, state)``. Deterministic inputs are cheap
+functions of ``t`` (no arrays of length ``duration/dt`` are built, so a 10 s run of a large
+network needs no input memory); stochastic ones draw from the step's key; the
+Ornstein--Uhlenbeck process carries its state. Inputs add: ``section(...) + ou(...)``.
+
+Wherever braindyn takes ``inputs`` it also accepts a constant, a plain function ``f(t)``,
+or a dict of these (one entry per input name or per population).
+
+A step starting at ``t`` belongs to the section ``[t_k, t_{k+1})`` that contains ``t + dt/2``,
+so switching times that are multiples of ``dt`` are exact whatever the rounding of ``t``.
+"""
+from __future__ import annotations
+
+import math
+from typing import Any, Sequence
+
+import equinox as eqx
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from ._errors import BraindynError, check_nonnegative, check_positive
+
+__all__ = [
+    "Input", "Constant", "Section", "section", "Ramp", "ramp", "Sinusoid", "sinusoidal", "Square", "square",
+    "PoissonSpikes", "poisson", "WienerNoise", "wiener", "OUProcess", "ou", "ArrayInput", "from_array",
+    "Sum", "init_states", "evaluate",
+]
+
+
+class Input(eqx.Module):
+    """Base of all inputs. Subclasses implement :meth:`at` (deterministic) or :meth:`__call__`."""
+
+    def init_state(self, key=None):
+        return None
+
+    def at(self, t, dt):
+        raise NotImplementedError
+
+    def __call__(self, t, dt, key=None, state=None):
+        return self.at(t, dt), state
+
+    def __add__(self, other):
+        return Sum((self, _wrap(other)))
+
+    __radd__ = __add__
+
+    def array(self, duration: float, dt: float = 0.1, key=None):
+        """Materialise the input as an array of shape ``(steps, ...)`` (for plots and checks)."""
+        n = int(round(duration / dt))
+        key = jax.random.PRNGKey(0) if key is None else key
+        k0, k1 = jax.random.split(key)
+        s0 = self.init_state(k0)
+
+        def body(s, i):
+            v, s = self(i * dt, dt, jax.random.fold_in(k1, i), s)
+            return s, jnp.asarray(v)
+
+        _, vals = jax.lax.scan(body, s0, jnp.arange(n))
+        return np.asarray(vals)
+
+
+def _wrap(x):
+    return x if isinstance(x, Input) else Constant(x)
+
+
+class Constant(Input):
+    """A constant value (scalar or one per neuron).
+
+    Example
+    -------
+    >>> float(Constant(3.0).at(0.0, 0.1))
+    3.0
+    """
+
+    value: Any
+
+    def at(self, t, dt):
+        return jnp.asarray(self.value)
+
+
+class Section(Input):
+    """Piecewise-constant input: ``values[k]`` during the ``k``-th interval of ``durations`` (ms),
+    zero after the last one.
+
+    .. math:: I(t) = v_k \\quad\\text{for}\\quad \\textstyle\\sum_{j<k} d_j \\le t < \\sum_{j\\le k} d_j
+
+    Example
+    -------
+    >>> inp = section([0.0, 10.0, 0.0], [10.0, 50.0, 10.0])   # the book's HH step
+    >>> [float(inp.at(t, 0.1)) for t in (9.9, 10.0, 59.9, 60.0)]
+    [0.0, 10.0, 10.0, 0.0]
+    """
+
+    values: Any
+    bounds: Any
+
+    def __init__(self, values: Sequence, durations: Sequence[float]):
+        if len(values) != len(durations):
+            raise BraindynError(
+                f"section: 'values' has {len(values)} entries but 'durations' has {len(durations)}. "
+                f"Fix: give one duration (ms) per value."
+            )
+        for d in durations:
+            check_nonnegative("durations", d, "section", "ms")
+        vals = [jnp.asarray(v) for v in values]
+        shape = jnp.broadcast_shapes(*[v.shape for v in vals])
+        self.values = jnp.stack([jnp.broadcast_to(v, shape) for v in vals] + [jnp.zeros(shape)])
+        self.bounds = jnp.asarray(np.cumsum(np.asarray(durations, dtype=np.float64)))
+
+    def at(self, t, dt):
+        k = jnp.searchsorted(self.bounds, t + 0.5 * dt, side="right")
+        return self.values[k]
+
+
+def section(values, durations):
+    """Piecewise-constant current (see :class:`Section`)."""
+    return Section(values, durations)
+
+
+class Ramp(Input):
+    """Linear ramp from ``c_start`` at ``t_start`` to ``c_end`` at ``t_end`` (ms), zero outside.
+
+    Example
+    -------
+    >>> float(ramp(0.0, 10.0, 0.0, 100.0).at(50.0 - 0.05, 0.1))
+    5.0
+    """
+
+    c_start: Any
+    c_end: Any
+    t_start: Any
+    t_end: Any
+
+    def at(self, t, dt):
+        tm = t + 0.5 * dt
+        frac = (tm - self.t_start) / (self.t_end - self.t_start)
+        inside = (tm >= self.t_start) & (tm < self.t_end)
+        return jnp.where(inside, self.c_start + frac * (self.c_end - self.c_start), 0.0)
+
+
+def ramp(c_start, c_end, t_start, t_end):
+    check_positive("t_end - t_start", t_end - t_start, "ramp", "ms")
+    return Ramp(c_start, c_end, t_start, t_end)
+
+
+class Sinusoid(Input):
+    """:math:`I(t) = b + A \\sin(2\\pi f t / 1000)` on ``[t_start, t_end)``, f in Hz, t in ms.
+
+    Example
+    -------
+    >>> round(float(sinusoidal(2.0, 10.0).at(25.0 - 0.05, 0.1)), 6)
+    2.0
+    """
+
+    amplitude: Any
+    frequency: Any
+    bias: Any = 0.0
+    t_start: Any = 0.0
+    t_end: Any = math.inf
+
+    def at(self, t, dt):
+        tm = t + 0.5 * dt
+        v = self.bias + self.amplitude * jnp.sin(2 * jnp.pi * self.frequency * (tm - self.t_start) / 1000.0)
+        return jnp.where((tm >= self.t_start) & (tm < self.t_end), v, 0.0)
+
+
+def sinusoidal(amplitude, frequency, bias=0.0, t_start=0.0, t_end=math.inf):
+    check_nonnegative("frequency", frequency, "sinusoidal", "Hz")
+    return Sinusoid(amplitude, frequency, bias, t_start, t_end)
+
+
+class Square(Input):
+    """Square wave: ``bias + amplitude`` during the first ``duty`` fraction of each period, ``bias``
+    otherwise (f in Hz), on ``[t_start, t_end)``.
+
+    Example
+    -------
+    >>> [float(square(1.0, 100.0).at(t, 0.1)) for t in (1.0, 6.0)]
+    [1.0, 0.0]
+    """
+
+    amplitude: Any
+    frequency: Any
+    duty: Any = 0.5
+    bias: Any = 0.0
+    t_start: Any = 0.0
+    t_end: Any = math.inf
+
+    def at(self, t, dt):
+        tm = t + 0.5 * dt
+        phase = jnp.mod((tm - self.t_start) * self.frequency / 1000.0, 1.0)
+        v = self.bias + jnp.where(phase < self.duty, self.amplitude, 0.0)
+        return jnp.where((tm >= self.t_start) & (tm < self.t_end), v, 0.0)
+
+
+def square(amplitude, frequency, duty=0.5, bias=0.0, t_start=0.0, t_end=math.inf):
+    check_positive("frequency", frequency, "square", "Hz")
+    if not 0 <= duty <= 1:
+        raise BraindynError(f"square: 'duty' must lie in [0, 1], got {duty!r}. Fix: e.g. duty=0.5.")
+    return Square(amplitude, frequency, duty, bias, t_start, t_end)
+
+
+class PoissonSpikes(Input):
+    """Independent Poisson spike trains: each step, each of ``n`` trains emits ``weight`` with
+    probability :math:`r\\,\\Delta t` (``rate`` in Hz, ``dt`` in ms).
+
+    Example
+    -------
+    >>> import jax
+    >>> x = poisson(100.0, n=1000).array(100.0, 0.1, jax.random.PRNGKey(1))
+    >>> 8.0 < x.sum() / 1000 < 12.0     # 100 Hz for 0.1 s: 10 spikes per train on average
+    True
+    """
+
+    rate: Any
+    n: int = eqx.field(static=True, default=1)
+    weight: Any = 1.0
+
+    def __call__(self, t, dt, key=None, state=None):
+        p = jnp.asarray(self.rate) * dt / 1000.0
+        return self.weight * (jax.random.uniform(key, (self.n,)) < p), state
+
+
+def poisson(rate, n=1, weight=1.0):
+    check_nonnegative("rate", rate, "poisson", "Hz")
+    return PoissonSpikes(rate, n, weight)
+
+
+class WienerNoise(Input):
+    """Gaussian white noise current :math:`\\sigma\\,\\xi(t)`: held over a step, its integral is a
+    Wiener increment :math:`\\sigma\\sqrt{\\Delta t}\\,\\mathcal N(0,1)` (``sigma`` in unit/sqrt(ms)).
+
+    Example
+    -------
+    >>> import jax
+    >>> x = wiener(2.0, n=4000).array(1.0, 0.1, jax.random.PRNGKey(0))
+    >>> bool(abs(x.std() * 0.1 ** 0.5 / 2.0 - 1.0) < 0.05)
+    True
+    """
+
+    sigma: Any
+    n: int = eqx.field(static=True, default=1)
+
+    def __call__(self, t, dt, key=None, state=None):
+        return self.sigma * jax.random.normal(key, (self.n,)) / math.sqrt(dt), state
+
+
+def wiener(sigma, n=1):
+    check_nonnegative("sigma", sigma, "wiener")
+    return WienerNoise(sigma, n)
+
+
+class OUProcess(Input):
+    """Ornstein--Uhlenbeck current, sampled exactly at every step.
+
+    .. math:: \\tau\\,dx = (\\mu - x)\\,dt + \\sigma\\sqrt{2\\tau}\\,dW, \\qquad
+              x_{n+1} = \\mu + (x_n - \\mu)e^{-\\Delta t/\\tau} + \\sigma\\sqrt{1 - e^{-2\\Delta t/\\tau}}\\,\\mathcal N(0,1)
+
+    ``mean`` and ``sigma`` (the stationary standard deviation) in the unit of the input,
+    ``tau`` in ms. The process starts from its stationary distribution.
+
+    Example
+    -------
+    >>> import jax
+    >>> x = ou(1.0, 0.5, 5.0, n=2000).array(50.0, 0.1, jax.random.PRNGKey(0))
+    >>> bool(abs(x.mean() - 1.0) < 0.05 and abs(x.std() - 0.5) < 0.05)
+    True
+    """
+
+    mean: Any
+    sigma: Any
+    tau: Any
+    n: int = eqx.field(static=True, default=1)
+
+    def init_state(self, key=None):
+        key = jax.random.PRNGKey(0) if key is None else key
+        return self.mean + self.sigma * jax.random.normal(key, (self.n,))
+
+    def __call__(self, t, dt, key=None, state=None):
+        a = jnp.exp(-dt / jnp.asarray(self.tau))
+        x = self.mean + (state - self.mean) * a + self.sigma * jnp.sqrt(1 - a * a) * jax.random.normal(key, (self.n,))
+        return x, x
+
+
+def ou(mean, sigma, tau, n=1):
+    check_positive("tau", tau, "ou", "ms")
+    check_nonnegative("sigma", sigma, "ou")
+    return OUProcess(mean, sigma, tau, n)
+
+
+class ArrayInput(Input):
+    """Values given per step: row ``k`` of ``values`` is the input of the step starting at
+    ``t0 + k dt``; after the last row the input is zero."""
+
+    values: Any
+    dt: float = eqx.field(static=True, default=0.1)
+    t0: float = eqx.field(static=True, default=0.0)
+
+    def at(self, t, dt):
+        k = jnp.floor((t - self.t0) / self.dt + 0.5).astype(jnp.int32)
+        n = self.values.shape[0]
+        ok = (k >= 0) & (k < n)
+        return jnp.where(ok, self.values[jnp.clip(k, 0, n - 1)], 0.0)
+
+
+def from_array(values, dt=0.1, t0=0.0):
+    """Input from an array of shape ``(steps, ...)`` sampled every ``dt`` ms."""
+    check_positive("dt", dt, "from_array", "ms")
+    return ArrayInput(jnp.asarray(values), dt, t0)
+
+
+class Sum(Input):
+    """Sum of inputs (what ``a + b`` builds)."""
+
+    parts: tuple
+
+    def init_state(self, key=None):
+        key = jax.random.PRNGKey(0) if key is None else key
+        return tuple(p.init_state(k) for p, k in zip(self.parts, jax.random.split(key, len(self.parts))))
+
+    def __call__(self, t, dt, key=None, state=None):
+        keys = jax.random.split(key, len(self.parts)) if key is not None else [None] * len(self.parts)
+        total, new = 0.0, []
+        for p, k, s in zip(self.parts, keys, state):
+            v, s = p(t, dt, k, s)
+            total = total + v
+            new.append(s)
+        return total, tuple(new)
+
+
+# ---- evaluation of an ``inputs`` argument (used by the runner) ---------------------------------
+def _is_leaf(x):
+    return isinstance(x, Input) or callable(x) and not isinstance(x, (jax.Array, np.ndarray))
+
+
+def init_states(inputs, key):
+    """Initial states of all :class:`Input` objects in an ``inputs`` PyTree."""
+    leaves, treedef = jax.tree.flatten(inputs, is_leaf=_is_leaf)
+    keys = jax.random.split(key, max(len(leaves), 1))
+    return [l.init_state(k) if isinstance(l, Input) else None for l, k in zip(leaves, keys)]
+
+
+def evaluate(inputs, states, t, dt, key):
+    """Evaluate every input of an ``inputs`` PyTree at the step starting at ``t``.
+
+    Returns ``(values, new_states)``; plain callables are called as ``f(t)``.
+    """
+    leaves, treedef = jax.tree.flatten(inputs, is_leaf=_is_leaf)
+    keys = jax.random.split(key, max(len(leaves), 1))
+    vals, new = [], []
+    for leaf, s, k in zip(leaves, states, keys):
+        if isinstance(leaf, Input):
+            v, s = leaf(t, dt, k, s)
+        elif callable(leaf):
+            v = leaf(t)
+        else:
+            v = leaf
+        vals.append(v)
+        new.append(s)
+    return jax.tree.unflatten(treedef, vals), new

@@ -1,0 +1,109 @@
+"""Spike functions with surrogate gradients.
+
+In the forward pass a spike is the Heaviside step :math:`H(x)` of the distance to threshold
+:math:`x = V - V_{th}` (strict: :math:`H(0) = 0`, the book's ``V > V_th`` rule). Its derivative
+is zero almost everywhere, so for gradient-based training the backward pass replaces
+:math:`\\delta(x)` by a smooth pseudo-derivative :math:`\\sigma'(x)` (Neftci, Mostafa & Zenke 2019).
+A surrogate is a small immutable object, chosen per neuron with the ``spike_fn`` field.
+"""
+from __future__ import annotations
+
+from functools import partial
+
+import equinox as eqx
+import jax
+import jax.numpy as jnp
+
+__all__ = ["Surrogate", "Sigmoid", "FastSigmoid", "Gaussian", "Heaviside"]
+
+
+def _pseudo(x, width, kind):
+    z = x / width
+    if kind == 0:  # derivative of the logistic function
+        s = jax.nn.sigmoid(z)
+        return s * (1 - s) / width
+    if kind == 1:  # fast sigmoid (SuperSpike)
+        return 1.0 / (width * (1.0 + jnp.abs(z)) ** 2)
+    if kind == 2:  # gaussian
+        return jnp.exp(-0.5 * z * z) / (width * jnp.sqrt(2 * jnp.pi))
+    return jnp.zeros_like(x)
+
+
+@partial(jax.custom_jvp, nondiff_argnums=(2,))
+def _spike(x, width, kind):
+    return (x > 0).astype(x.dtype)
+
+
+@_spike.defjvp
+def _spike_jvp(kind, primals, tangents):
+    # The width is a hyper-parameter: no gradient flows to it.
+    x, width = primals
+    return _spike(x, width, kind), _pseudo(x, width, kind) * tangents[0]
+
+
+class Surrogate(eqx.Module):
+    """Base class: ``surrogate(x)`` returns :math:`H(x)` (as the dtype of ``x``) with a
+    smooth backward pass. ``width`` is in the units of ``x`` (mV for a membrane potential)."""
+
+    width: float = 1.0
+    kind: int = eqx.field(static=True, default=0)
+
+    def __call__(self, x):
+        return _spike(x, jnp.asarray(self.width, x.dtype), self.kind)
+
+
+class Sigmoid(Surrogate):
+    """:math:`\\sigma'(x) = s(x/w)(1 - s(x/w))/w`, with :math:`s` the logistic function.
+
+    Example
+    -------
+    >>> import jax, jax.numpy as jnp
+    >>> float(jax.grad(lambda v: Sigmoid(2.0)(v))(jnp.array(0.0)))
+    0.125
+    """
+
+    def __init__(self, width: float = 1.0):
+        self.width = width
+        self.kind = 0
+
+
+class FastSigmoid(Surrogate):
+    """SuperSpike: :math:`\\sigma'(x) = 1 / (w (1 + |x|/w)^2)`.
+
+    Example
+    -------
+    >>> float(FastSigmoid(1.0)(jnp.array(0.5)))
+    1.0
+    """
+
+    def __init__(self, width: float = 1.0):
+        self.width = width
+        self.kind = 1
+
+
+class Gaussian(Surrogate):
+    """:math:`\\sigma'(x) = \\exp(-x^2/2w^2)/(w\\sqrt{2\\pi})`.
+
+    Example
+    -------
+    >>> float(Gaussian(1.0)(jnp.array(-0.5)))
+    0.0
+    """
+
+    def __init__(self, width: float = 1.0):
+        self.width = width
+        self.kind = 2
+
+
+class Heaviside(Surrogate):
+    """No surrogate: the gradient through a spike is exactly zero.
+
+    Example
+    -------
+    >>> float(Heaviside()(jnp.array(0.0)))   # strict: H(0) = 0
+    0.0
+    """
+
+    def __init__(self):
+        self.width = 1.0
+        self.kind = 3
