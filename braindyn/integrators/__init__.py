@@ -11,12 +11,19 @@ from .exp import ExpEuler, exprel
 from .rk import TABLEAUX, ExplicitRK, rk2
 from .tableau import ButcherTableau, order_conditions
 from .adaptive import EMBEDDED_TABLEAUX, AdaptiveSolution, EmbeddedRK, MaxStepsReached, solve_adaptive
+from .sde import (
+    SDE_METHODS, SRA1, EulerMaruyama, Increments, Milstein, SDESolver, StochasticHeun, brownian_increments,
+    coarsen_increments, get_sde, integrate_sde,
+)
 
 __all__ = [
     "Solver", "integrate", "tree_axpy", "ExpEuler", "exprel", "ExplicitRK", "ButcherTableau",
     "order_conditions", "TABLEAUX", "rk2", "get", "ODE_METHODS",
     # adaptive.py
     "EmbeddedRK", "EMBEDDED_TABLEAUX", "AdaptiveSolution", "MaxStepsReached", "solve_adaptive",
+    # sde.py
+    "SDESolver", "EulerMaruyama", "Milstein", "StochasticHeun", "SRA1", "Increments", "SDE_METHODS", "get_sde",
+    "brownian_increments", "coarsen_increments", "integrate_sde",
 ]
 
 #: Fixed-step ODE methods usable by every model, by name.
