@@ -15,6 +15,7 @@ from .sde import (
     SDE_METHODS, SRA1, EulerMaruyama, Increments, Milstein, SDESolver, StochasticHeun, brownian_increments,
     coarsen_increments, get_sde, integrate_sde,
 )
+from .dde import integrate_dde
 
 __all__ = [
     "Solver", "integrate", "tree_axpy", "ExpEuler", "exprel", "ExplicitRK", "ButcherTableau",
@@ -24,6 +25,8 @@ __all__ = [
     # sde.py
     "SDESolver", "EulerMaruyama", "Milstein", "StochasticHeun", "SRA1", "Increments", "SDE_METHODS", "get_sde",
     "brownian_increments", "coarsen_increments", "integrate_sde",
+    # dde.py
+    "integrate_dde",
 ]
 
 #: Fixed-step ODE methods usable by every model, by name.
