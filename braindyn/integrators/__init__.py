@@ -16,6 +16,7 @@ from .sde import (
     coarsen_increments, get_sde, integrate_sde,
 )
 from .dde import integrate_dde
+from .fde import integrate_caputo, integrate_gl, mittag_leffler
 
 __all__ = [
     "Solver", "integrate", "tree_axpy", "ExpEuler", "exprel", "ExplicitRK", "ButcherTableau",
@@ -27,6 +28,8 @@ __all__ = [
     "brownian_increments", "coarsen_increments", "integrate_sde",
     # dde.py
     "integrate_dde",
+    # fde.py
+    "integrate_caputo", "integrate_gl", "mittag_leffler",
 ]
 
 #: Fixed-step ODE methods usable by every model, by name.
