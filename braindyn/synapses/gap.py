@@ -1,0 +1,95 @@
+r"""Gap junctions (electrical synapses) as a network projection.
+
+.. math:: I_i = \sum_j g_{ji}\, (V_j - V_i)
+
+summed over the connections :math:`j \to i` of the connectivity (dense matrix of conductances,
+CSR with a scalar or per-synapse conductance). A symmetric coupling (each pair in both
+directions) is a projection from a population to itself with a symmetric connectivity, or two
+projections. The contribution uses the voltages at the start of the step (explicit coupling,
+stable for :math:`\sum_j g_{ji} \Delta t / C \lesssim 1`).
+
+Example
+-------
+>>> import jax.numpy as jnp, numpy as np
+>>> import braindyn as bd
+>>> from braindyn.synapses import GapJunction
+>>> gj = GapJunction("A", "A", np.array([[0.0, 1.0], [1.0, 0.0]]), g=0.1)
+>>> _, I = gj.deliver({}, {"V": jnp.array([-60.0, -70.0])}, {"V": jnp.array([-60.0, -70.0])}, 0.0, 0.1)
+>>> [round(float(x), 4) for x in I]
+[-1.0, 1.0]
+"""
+from __future__ import annotations
+
+from typing import Any
+
+import equinox as eqx
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from .._errors import BraindynError, check_finite
+from ..connect import CSR, ProceduralConn
+from ..network import Projection
+from ..ops import event_matvec
+
+__all__ = ["GapJunction"]
+
+
+class GapJunction(Projection):
+    r"""Electrical coupling :math:`I_i = \sum_j g_{ji} (V_j - V_i)` from ``pre`` to ``post``.
+
+    Parameters
+    ----------
+    pre, post : str
+        Population names.
+    conn : CSR or array
+        Connectivity: a CSR, or a dense ``(n_pre, n_post)`` matrix (its entries multiply ``g``).
+    g : float or array
+        Conductance (scalar, or per synapse ``(nnz,)`` for a CSR), in the unit that makes
+        :math:`g\,\Delta V` an input current of the postsynaptic model.
+    var : str
+        Name of the voltage variable in both populations (``"V"``).
+    target : str
+        Input of the postsynaptic model that receives the current (``"I"``).
+    """
+
+    conn: Any = None
+    g: Any = 1.0
+    var: str = eqx.field(static=True, default="V")
+    in_g: Any = None
+
+    def __init__(self, pre, post, conn, g=1.0, *, var="V", target="I"):
+        self.pre, self.post, self.target, self.var = pre, post, target, var
+        if isinstance(conn, ProceduralConn):
+            raise BraindynError("GapJunction does not take a ProceduralConn (gap junctions are few and "
+                                "usually symmetric). Fix: pass conn.to_csr().")
+        check_finite("g", g, "GapJunction")
+        if isinstance(conn, CSR):
+            gw = jnp.asarray(g)
+            if gw.ndim not in (0,) and gw.shape != (conn.nnz,):
+                raise BraindynError(f"parameter 'g' of GapJunction has shape {gw.shape}; expected a scalar or "
+                                    f"({conn.nnz},) (one per synapse). Fix: pass a scalar.")
+            w = np.broadcast_to(np.asarray(g, float), (conn.nnz,))
+            in_g = np.zeros(conn.n_post)
+            np.add.at(in_g, np.asarray(conn.indices), w)
+        else:
+            m = np.asarray(conn, float)
+            if m.ndim != 2:
+                raise BraindynError(f"GapJunction: a dense conn must be 2-D (n_pre, n_post), got shape {m.shape}.")
+            if np.ndim(g) != 0:
+                raise BraindynError("GapJunction: with a dense conn, 'g' must be a scalar (put per-pair values "
+                                    "in the matrix).")
+            conn = jnp.asarray(m)
+            in_g = m.sum(axis=0) * float(g)
+        self.conn = conn
+        self.g = g
+        self.in_g = jnp.asarray(in_g)
+
+    def deliver(self, state, pre_state, post_state, t, dt, key=None):
+        Vpre, Vpost = pre_state[self.var], post_state[self.var]
+        dtype = Vpost.dtype
+        if isinstance(self.conn, CSR):
+            coupled = event_matvec(self.conn, Vpre.astype(dtype), jnp.asarray(self.g, dtype))
+        else:
+            coupled = (Vpre.astype(dtype) @ self.conn.astype(dtype)) * jnp.asarray(self.g, dtype)
+        return state, (coupled - self.in_g.astype(dtype) * Vpost).astype(dtype)
