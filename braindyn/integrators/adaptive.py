@@ -26,6 +26,7 @@ from __future__ import annotations
 
 from typing import Any, NamedTuple
 
+import equinox as eqx
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -241,6 +242,77 @@ def _hermite(ts, ta, tb, ya, yb, fa, fb):
     return jax.tree.map(leaf, ya, yb, fa, fb)
 
 
+@eqx.filter_jit
+def _solve(solver, f, y0, t0, t1, args, rtol, atol, dt0, saveat, max_steps, controller, safety, factor_min, factor_max):
+    """The compiled core of :func:`solve_adaptive` (one compilation per solver, field and shapes)."""
+    dtype = jnp.result_type(*jax.tree.leaves(y0), float)
+    q = solver.err_order
+    f0 = f(t0, y0, args)
+    if dt0 is None:
+        dt = _initial_dt(solver, f, t0, y0, args, rtol, atol, f0)
+    else:
+        dt = jnp.asarray(dt0, dtype)
+    dt = jnp.minimum(dt, t1 - t0)
+
+    if saveat is not None:
+        ts_save = saveat
+        ys_save = jax.tree.map(lambda a: jnp.zeros(ts_save.shape + a.shape, a.dtype), y0)
+        at0 = ts_save <= t0
+        ys_save = jax.tree.map(
+            lambda buf, a: jnp.where(at0.reshape(at0.shape + (1,) * a.ndim), a, buf), ys_save, y0
+        )
+    else:
+        ts_save, ys_save = None, None
+
+    # carry: t, y, f(t, y), dt, previous error norm, n_acc, n_rej, saved values
+    init = (t0, y0, f0, dt, jnp.asarray(1.0, dtype), jnp.asarray(0), jnp.asarray(0), ys_save)
+
+    def cond(c):
+        t, _, _, _, _, na, nr, _ = c
+        return (t < t1) & (na + nr < max_steps)
+
+    def body(c):
+        t, y, fy, h, prev, na, nr, ys_s = c
+        last = t + h >= t1
+        h = jnp.where(last, t1 - t, h)
+        y_new, err = solver.step_with_error(f, t, y, h, args)
+        norm = _rms_norm(err, y, y_new, rtol, atol)
+        finite = jnp.isfinite(norm)
+        accept = finite & (norm <= 1.0)
+        safe_norm = jnp.where(finite, jnp.maximum(norm, 1e-10), 1e10)
+        fac_i = safety * safe_norm ** (-1.0 / (q + 1))
+        if controller == "pi":
+            fac_acc = safety * safe_norm ** (-0.7 / (q + 1)) * prev ** (0.4 / (q + 1))
+        else:
+            fac_acc = fac_i
+        fac = jnp.where(accept, fac_acc, jnp.minimum(fac_i, 1.0))
+        fac = jnp.clip(fac, factor_min, factor_max)
+        t_new = jnp.where(last, t1, t + h)
+        if ys_s is not None:
+            f_new = f(t_new, y_new, args)
+            inside = accept & (ts_save > t) & (ts_save <= t_new)
+            interp = _hermite(ts_save, t, t_new, y, y_new, fy, f_new)
+            ys_s = jax.tree.map(
+                lambda buf, v: jnp.where(inside.reshape(inside.shape + (1,) * (v.ndim - 1)), v, buf), ys_s, interp
+            )
+        else:
+            f_new = fy
+        sel = lambda a, b: jax.tree.map(lambda u, v: jnp.where(accept, u, v), a, b)  # noqa: E731
+        return (
+            jnp.where(accept, t_new, t),
+            sel(y_new, y),
+            sel(f_new, fy),
+            h * fac,
+            jnp.where(accept, safe_norm, prev),
+            na + accept.astype(na.dtype),
+            nr + (~accept).astype(nr.dtype),
+            ys_s,
+        )
+
+    t, y, _, _, _, na, nr, ys_save = jax.lax.while_loop(cond, body, init)
+    return t, y, ts_save, ys_save, na, nr
+
+
 def solve_adaptive(
     solver,
     f,
@@ -343,72 +415,13 @@ def solve_adaptive(
 
     y0 = jax.tree.map(jnp.asarray, y0)
     dtype = jnp.result_type(*jax.tree.leaves(y0), float)
-    t0 = jnp.asarray(t0, dtype)
+    cast = lambda v: None if v is None else jnp.asarray(v, dtype)  # noqa: E731
+    t, y, ts_save, ys_save, na, nr = _solve(
+        solver, f, y0, cast(t0), cast(t1), args, cast(rtol), cast(atol), cast(dt0),
+        None if saveat is None else jnp.asarray(saveat, dtype).reshape(-1),
+        int(max_steps), controller, float(safety), float(factor_min), float(factor_max),
+    )
     t1 = jnp.asarray(t1, dtype)
-    q = solver.err_order
-    f0 = f(t0, y0, args)
-    if dt0 is None:
-        dt = _initial_dt(solver, f, t0, y0, args, rtol, atol, f0)
-    else:
-        dt = jnp.asarray(dt0, dtype)
-    dt = jnp.minimum(dt, t1 - t0)
-
-    if saveat is not None:
-        ts_save = jnp.asarray(saveat, dtype).reshape(-1)
-        ys_save = jax.tree.map(lambda a: jnp.zeros(ts_save.shape + a.shape, a.dtype), y0)
-        at0 = ts_save <= t0
-        ys_save = jax.tree.map(
-            lambda buf, a: jnp.where(at0.reshape(at0.shape + (1,) * a.ndim), a, buf), ys_save, y0
-        )
-    else:
-        ts_save, ys_save = None, None
-
-    # carry: t, y, f(t, y), dt, previous error norm, n_acc, n_rej, saved values
-    init = (t0, y0, f0, dt, jnp.asarray(1.0, dtype), jnp.asarray(0), jnp.asarray(0), ys_save)
-
-    def cond(c):
-        t, _, _, _, _, na, nr, _ = c
-        return (t < t1) & (na + nr < max_steps)
-
-    def body(c):
-        t, y, fy, h, prev, na, nr, ys_s = c
-        last = t + h >= t1
-        h = jnp.where(last, t1 - t, h)
-        y_new, err = solver.step_with_error(f, t, y, h, args)
-        norm = _rms_norm(err, y, y_new, rtol, atol)
-        finite = jnp.isfinite(norm)
-        accept = finite & (norm <= 1.0)
-        safe_norm = jnp.where(finite, jnp.maximum(norm, 1e-10), 1e10)
-        fac_i = safety * safe_norm ** (-1.0 / (q + 1))
-        if controller == "pi":
-            fac_acc = safety * safe_norm ** (-0.7 / (q + 1)) * prev ** (0.4 / (q + 1))
-        else:
-            fac_acc = fac_i
-        fac = jnp.where(accept, fac_acc, jnp.minimum(fac_i, 1.0))
-        fac = jnp.clip(fac, factor_min, factor_max)
-        t_new = jnp.where(last, t1, t + h)
-        if ys_s is not None:
-            f_new = f(t_new, y_new, args)
-            inside = accept & (ts_save > t) & (ts_save <= t_new)
-            interp = _hermite(ts_save, t, t_new, y, y_new, fy, f_new)
-            ys_s = jax.tree.map(
-                lambda buf, v: jnp.where(inside.reshape(inside.shape + (1,) * (v.ndim - 1)), v, buf), ys_s, interp
-            )
-        else:
-            f_new = fy
-        sel = lambda a, b: jax.tree.map(lambda u, v: jnp.where(accept, u, v), a, b)  # noqa: E731
-        return (
-            jnp.where(accept, t_new, t),
-            sel(y_new, y),
-            sel(f_new, fy),
-            h * fac,
-            jnp.where(accept, safe_norm, prev),
-            na + accept.astype(na.dtype),
-            nr + (~accept).astype(nr.dtype),
-            ys_s,
-        )
-
-    t, y, _, _, _, na, nr, ys_save = jax.lax.while_loop(cond, body, init)
     status = (t < t1).astype(jnp.int32)
     if not isinstance(status, jax.core.Tracer) and int(status) != 0:
         raise MaxStepsReached(
