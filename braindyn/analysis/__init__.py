@@ -21,3 +21,9 @@ __all__ += [
 from .cycles import CycleBranch, LimitCycle, continue_cycles, cycle_at, find_limit_cycle, solve_cycle
 
 __all__ += ["CycleBranch", "LimitCycle", "continue_cycles", "cycle_at", "find_limit_cycle", "solve_cycle"]
+from .phase_plane import PhaseLine, PhasePlane, nullclines, phase_line, phase_plane
+from .slow_points import SlowPoints, find_slow_points
+from .fast_slow import FastSlow, fast_slow
+
+__all__ += ["PhaseLine", "PhasePlane", "nullclines", "phase_line", "phase_plane", "SlowPoints", "find_slow_points",
+            "FastSlow", "fast_slow"]
