@@ -1,0 +1,326 @@
+"""Ion channels and concentration pools: the pieces of a conductance-based neuron.
+
+A :class:`Channel` is an immutable module with its own gating variables (``gates``), their
+steady states (:meth:`Channel.gates_inf`), their kinetics (:meth:`Channel.derivs`) and the
+current it carries (:meth:`Channel.current`, outward positive, uA/cm^2). A channel names its
+``ion``; the neuron sums the currents per ion and passes them, with the concentrations of
+every pool, to all pieces in an environment dict ``env`` (``env["I_Ca"]``, ``env["Ca"]``), so
+calcium-dependent channels and calcium dynamics plug in without changing the neuron
+(:class:`braindyn.neurons.ConductanceNeuron`).
+
+Units: V in mV, t in ms, conductances in mS/cm^2, currents in uA/cm^2, [Ca] in uM.
+"""
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+import equinox as eqx
+import jax.numpy as jnp
+
+from .._errors import check_finite, check_nonnegative, check_positive
+from ..integrators.exp import exprel
+
+__all__ = [
+    "Channel", "Leak", "INa_HH", "IK_HH", "INa_WB", "IK_WB", "ICa_ML", "IK_ML", "CalciumPool", "IK_Ca",
+]
+
+
+def _rate_lin(V, k, V0, s):
+    """:math:`k (V - V_0) / (1 - e^{-(V - V_0)/s})` written as ``k s / exprel(-(V-V0)/s)``
+    (exact at the removable singularity ``V = V0``)."""
+    return k * s / exprel(-(V - V0) / s)
+
+
+class Channel(eqx.Module):
+    """Base of channels and pools. Subclasses set ``gates`` and ``ion`` and override what applies.
+
+    ``gates`` are the names of the piece's state variables; a pool also defines
+    :meth:`concentrations`. The default piece has no gate and no current.
+    """
+
+    gates: ClassVar[tuple[str, ...]] = ()
+    ion: ClassVar[str] = ""
+
+    def gates_inf(self, V, env) -> dict:
+        """Steady state of the gates at voltage ``V`` (used for the initial state)."""
+        return {}
+
+    def derivs(self, V, s, env) -> dict:
+        """Time derivatives (1/ms times the unit of each gate) of the gates ``s``."""
+        return {}
+
+    def current(self, V, s, env):
+        """Current through the channel (uA/cm^2, outward positive)."""
+        return jnp.zeros_like(V)
+
+    def concentrations(self, s) -> dict:
+        """Concentrations this piece provides to the others (pools only)."""
+        return {}
+
+
+def _gate(alpha, beta, x, phi=1.0):
+    return phi * (alpha * (1.0 - x) - beta * x)
+
+
+class Leak(Channel):
+    """Leak current :math:`I_L = g (V - E)`.
+
+    Parameters: ``g`` (mS/cm^2, >= 0), ``E`` (mV).
+    """
+
+    ion: ClassVar[str] = "leak"
+    g: Any = 0.03
+    E: Any = -54.387
+
+    def __check_init__(self):
+        check_nonnegative("g", self.g, "Leak", "mS/cm^2")
+        check_finite("E", self.E, "Leak")
+
+    def current(self, V, s, env):
+        return self.g * (V - self.E)
+
+
+class INa_HH(Channel):
+    """Hodgkin--Huxley sodium current :math:`I_{Na} = g\\, m^3 h\\,(V - E)` with the HH rates
+    (:func:`braindyn.neurons.hh_rates`) and temperature factor ``phi`` (dimensionless).
+
+    Parameters: ``g`` 120 mS/cm^2, ``E`` 50 mV, ``phi`` 1.
+    """
+
+    gates: ClassVar[tuple[str, ...]] = ("m", "h")
+    ion: ClassVar[str] = "Na"
+    g: Any = 120.0
+    E: Any = 50.0
+    phi: Any = 1.0
+
+    def __check_init__(self):
+        check_nonnegative("g", self.g, "INa_HH", "mS/cm^2")
+        check_positive("phi", self.phi, "INa_HH")
+
+    @staticmethod
+    def rates(V):
+        return (_rate_lin(V, 0.1, -40.0, 10.0), 4.0 * jnp.exp(-(V + 65.0) / 18.0),
+                0.07 * jnp.exp(-(V + 65.0) / 20.0), 1.0 / (1.0 + jnp.exp(-(V + 35.0) / 10.0)))
+
+    def gates_inf(self, V, env):
+        am, bm, ah, bh = self.rates(V)
+        return {"m": am / (am + bm), "h": ah / (ah + bh)}
+
+    def derivs(self, V, s, env):
+        am, bm, ah, bh = self.rates(V)
+        return {"m": _gate(am, bm, s["m"], self.phi), "h": _gate(ah, bh, s["h"], self.phi)}
+
+    def current(self, V, s, env):
+        return self.g * s["m"] ** 3 * s["h"] * (V - self.E)
+
+
+class IK_HH(Channel):
+    """Hodgkin--Huxley delayed-rectifier potassium current :math:`I_K = g\\, n^4 (V - E)`.
+
+    Parameters: ``g`` 36 mS/cm^2, ``E`` -77 mV, ``phi`` 1.
+    """
+
+    gates: ClassVar[tuple[str, ...]] = ("n",)
+    ion: ClassVar[str] = "K"
+    g: Any = 36.0
+    E: Any = -77.0
+    phi: Any = 1.0
+
+    def __check_init__(self):
+        check_nonnegative("g", self.g, "IK_HH", "mS/cm^2")
+        check_positive("phi", self.phi, "IK_HH")
+
+    @staticmethod
+    def rates(V):
+        return _rate_lin(V, 0.01, -55.0, 10.0), 0.125 * jnp.exp(-(V + 65.0) / 80.0)
+
+    def gates_inf(self, V, env):
+        a, b = self.rates(V)
+        return {"n": a / (a + b)}
+
+    def derivs(self, V, s, env):
+        a, b = self.rates(V)
+        return {"n": _gate(a, b, s["n"], self.phi)}
+
+    def current(self, V, s, env):
+        return self.g * s["n"] ** 4 * (V - self.E)
+
+
+class INa_WB(Channel):
+    """Wang--Buzsaki (1996) sodium current :math:`g\\, m_\\infty^3(V)\\, h\\,(V - E)`, with
+    instantaneous activation and :math:`\\dot h = \\phi(\\alpha_h(1-h) - \\beta_h h)`:
+
+    .. math::
+        \\alpha_m = \\frac{0.1(V+35)}{1 - e^{-(V+35)/10}},\\; \\beta_m = 4 e^{-(V+60)/18},\\;
+        \\alpha_h = 0.07 e^{-(V+58)/20},\\; \\beta_h = \\frac{1}{1 + e^{-(V+28)/10}}
+
+    Parameters: ``g`` 35 mS/cm^2, ``E`` 55 mV, ``phi`` 5.
+    """
+
+    gates: ClassVar[tuple[str, ...]] = ("h",)
+    ion: ClassVar[str] = "Na"
+    g: Any = 35.0
+    E: Any = 55.0
+    phi: Any = 5.0
+
+    def __check_init__(self):
+        check_nonnegative("g", self.g, "INa_WB", "mS/cm^2")
+        check_positive("phi", self.phi, "INa_WB")
+
+    @staticmethod
+    def m_inf(V):
+        am = _rate_lin(V, 0.1, -35.0, 10.0)
+        return am / (am + 4.0 * jnp.exp(-(V + 60.0) / 18.0))
+
+    @staticmethod
+    def h_rates(V):
+        return 0.07 * jnp.exp(-(V + 58.0) / 20.0), 1.0 / (1.0 + jnp.exp(-(V + 28.0) / 10.0))
+
+    def gates_inf(self, V, env):
+        a, b = self.h_rates(V)
+        return {"h": a / (a + b)}
+
+    def derivs(self, V, s, env):
+        a, b = self.h_rates(V)
+        return {"h": _gate(a, b, s["h"], self.phi)}
+
+    def current(self, V, s, env):
+        return self.g * self.m_inf(V) ** 3 * s["h"] * (V - self.E)
+
+
+class IK_WB(Channel):
+    """Wang--Buzsaki (1996) potassium current :math:`g\\, n^4 (V - E)`,
+    :math:`\\alpha_n = \\frac{0.01(V+34)}{1 - e^{-(V+34)/10}},\\; \\beta_n = 0.125 e^{-(V+44)/80}`.
+
+    Parameters: ``g`` 9 mS/cm^2, ``E`` -90 mV, ``phi`` 5.
+    """
+
+    gates: ClassVar[tuple[str, ...]] = ("n",)
+    ion: ClassVar[str] = "K"
+    g: Any = 9.0
+    E: Any = -90.0
+    phi: Any = 5.0
+
+    def __check_init__(self):
+        check_nonnegative("g", self.g, "IK_WB", "mS/cm^2")
+        check_positive("phi", self.phi, "IK_WB")
+
+    @staticmethod
+    def rates(V):
+        return _rate_lin(V, 0.01, -34.0, 10.0), 0.125 * jnp.exp(-(V + 44.0) / 80.0)
+
+    def gates_inf(self, V, env):
+        a, b = self.rates(V)
+        return {"n": a / (a + b)}
+
+    def derivs(self, V, s, env):
+        a, b = self.rates(V)
+        return {"n": _gate(a, b, s["n"], self.phi)}
+
+    def current(self, V, s, env):
+        return self.g * s["n"] ** 4 * (V - self.E)
+
+
+class ICa_ML(Channel):
+    """Morris--Lecar calcium current with instantaneous activation,
+    :math:`g\\, m_\\infty(V)(V - E)`, :math:`m_\\infty = \\tfrac12[1 + \\tanh((V - V_1)/V_2)]`.
+
+    Parameters: ``g`` 4.4 mS/cm^2, ``E`` 130 mV, ``V1`` -1.2 mV, ``V2`` 18 mV.
+    """
+
+    ion: ClassVar[str] = "Ca"
+    g: Any = 4.4
+    E: Any = 130.0
+    V1: Any = -1.2
+    V2: Any = 18.0
+
+    def __check_init__(self):
+        check_nonnegative("g", self.g, "ICa_ML", "mS/cm^2")
+        check_positive("V2", self.V2, "ICa_ML", "mV")
+
+    def m_inf(self, V):
+        return 0.5 * (1.0 + jnp.tanh((V - self.V1) / self.V2))
+
+    def current(self, V, s, env):
+        return self.g * self.m_inf(V) * (V - self.E)
+
+
+class IK_ML(Channel):
+    """Morris--Lecar potassium current :math:`g\\, w\\,(V - E)` with
+    :math:`\\dot w = \\phi\\,(w_\\infty - w)/\\tau_w`, :math:`w_\\infty = \\tfrac12[1 + \\tanh((V-V_3)/V_4)]`,
+    :math:`\\tau_w = 1/\\cosh((V - V_3)/(2V_4))` (ms).
+
+    Parameters: ``g`` 8 mS/cm^2, ``E`` -84 mV, ``V3`` 2 mV, ``V4`` 30 mV, ``phi`` 0.04 /ms.
+    """
+
+    gates: ClassVar[tuple[str, ...]] = ("w",)
+    ion: ClassVar[str] = "K"
+    g: Any = 8.0
+    E: Any = -84.0
+    V3: Any = 2.0
+    V4: Any = 30.0
+    phi: Any = 0.04
+
+    def __check_init__(self):
+        check_nonnegative("g", self.g, "IK_ML", "mS/cm^2")
+        check_positive("V4", self.V4, "IK_ML", "mV")
+        check_positive("phi", self.phi, "IK_ML", "1/ms")
+
+    def gates_inf(self, V, env):
+        return {"w": 0.5 * (1.0 + jnp.tanh((V - self.V3) / self.V4))}
+
+    def derivs(self, V, s, env):
+        w_inf = 0.5 * (1.0 + jnp.tanh((V - self.V3) / self.V4))
+        return {"w": self.phi * (w_inf - s["w"]) * jnp.cosh((V - self.V3) / (2.0 * self.V4))}
+
+    def current(self, V, s, env):
+        return self.g * s["w"] * (V - self.E)
+
+
+class CalciumPool(Channel):
+    """Intracellular calcium: :math:`\\frac{d[Ca]}{dt} = -k\\, I_{Ca} - ([Ca] - [Ca]_{rest})/\\tau`.
+
+    Reads the total calcium current ``env["I_Ca"]`` and provides ``env["Ca"]`` to the other
+    pieces (e.g. :class:`IK_Ca`).
+
+    Parameters: ``k`` (uM per ms per uA/cm^2) 0.002, ``tau`` (ms) 80, ``Ca_rest`` (uM) 0.05.
+    """
+
+    gates: ClassVar[tuple[str, ...]] = ("c",)
+    k: Any = 0.002
+    tau: Any = 80.0
+    Ca_rest: Any = 0.05
+
+    def __check_init__(self):
+        check_nonnegative("k", self.k, "CalciumPool")
+        check_positive("tau", self.tau, "CalciumPool", "ms")
+        check_nonnegative("Ca_rest", self.Ca_rest, "CalciumPool", "uM")
+
+    def gates_inf(self, V, env):
+        return {"c": jnp.full_like(V, self.Ca_rest)}
+
+    def derivs(self, V, s, env):
+        return {"c": -self.k * env.get("I_Ca", 0.0) - (s["c"] - self.Ca_rest) / self.tau}
+
+    def concentrations(self, s):
+        return {"Ca": s["c"]}
+
+
+class IK_Ca(Channel):
+    """Calcium-activated (AHP) potassium current :math:`g\\, \\frac{[Ca]}{[Ca] + K_d}(V - E)`.
+
+    Needs a :class:`CalciumPool`. Parameters: ``g`` 1 mS/cm^2, ``E`` -84 mV, ``Kd`` 1 uM.
+    """
+
+    ion: ClassVar[str] = "K"
+    g: Any = 1.0
+    E: Any = -84.0
+    Kd: Any = 1.0
+
+    def __check_init__(self):
+        check_nonnegative("g", self.g, "IK_Ca", "mS/cm^2")
+        check_positive("Kd", self.Kd, "IK_Ca", "uM")
+
+    def current(self, V, s, env):
+        ca = env["Ca"]
+        return self.g * ca / (ca + self.Kd) * (V - self.E)

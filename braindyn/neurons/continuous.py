@@ -1,0 +1,176 @@
+"""Continuous (reset-free) excitable models: FitzHugh--Nagumo and Hindmarsh--Rose.
+
+Both are :class:`~braindyn.core.SpikingNeuron` without a reset: a spike is an upward
+crossing of ``V_th`` (as for Hodgkin--Huxley), so spike counts and times come with every run
+and the refractory, noise and surrogate pieces of the core apply unchanged. Their
+``vector_field(t, y, args)`` is what the phase-plane and bifurcation tools analyse.
+"""
+from __future__ import annotations
+
+from typing import Any, ClassVar, Optional
+
+import jax.numpy as jnp
+
+from .._errors import check_choice, check_finite, check_positive
+from ..core import SpikingNeuron
+
+__all__ = ["FHN", "HindmarshRose", "HR_PATTERNS"]
+
+
+class _Crossing(SpikingNeuron):
+    refractory_vars: ClassVar[tuple[str, ...]] = ()
+
+    def spike_distance(self, y_old, y_new):
+        # Upward crossing of V_th: only units at or below it before the step can spike.
+        return jnp.where(y_old["V"] <= self.V_th, y_new["V"] - self.V_th, -1.0)
+
+
+class FHN(_Crossing):
+    """FitzHugh--Nagumo model (FitzHugh 1961; Nagumo et al. 1962).
+
+    .. math::
+        \\frac{dV}{dt} = V - \\frac{V^3}{3} - w + I(t), \\qquad
+        \\tau \\frac{dw}{dt} = V + a - b\\, w
+
+    Dimensionless ``V``, ``w`` and ``I``; time in ms. With the book's ``a = 0.7, b = 0.8,
+    tau = 12.5`` the resting state loses stability in Hopf bifurcations at ``I = 0.33128``
+    and ``1.41872``, between which the model oscillates (period 36.52 ms at ``I = 0.8``).
+    A spike is an upward crossing of ``V_th`` (1.0).
+
+    Parameters
+    ----------
+    a, b : float
+        Recovery parameters (dimensionless): 0.7, 0.8.
+    tau : float
+        Recovery time constant (ms, > 0): 12.5.
+    V_th : float
+        Spike detection level: 1.0.
+    V_init, w_init : float or None
+        Initial state; None starts at the resting state for ``I = 0``.
+
+    Example
+    -------
+    >>> import braindyn as bd
+    >>> res = bd.run(bd.neurons.FHN(method="rk4"), duration=200.0, dt=0.05, inputs=0.8)
+    >>> res.spike_count()
+    6
+    """
+
+    variables: ClassVar[tuple[str, ...]] = ("V", "w")
+    a: Any = 0.7
+    b: Any = 0.8
+    tau: Any = 12.5
+    V_th: Any = 1.0
+    V_init: Optional[Any] = None
+    w_init: Optional[Any] = None
+
+    def __check_init__(self):
+        SpikingNeuron.__check_init__(self)
+        check_positive("tau", self.tau, "FHN", "ms")
+        for name in ("a", "b", "V_th"):
+            check_finite(name, getattr(self, name), "FHN")
+
+    def rest(self, I=0.0):
+        """The fixed point ``(V, w)`` for constant ``I`` (the real root of the cubic; b > 0)."""
+        import numpy as np
+
+        # w = (V + a)/b  =>  V^3/3 + (1/b - 1) V + a/b - I = 0
+        roots = np.roots([1.0 / 3.0, 0.0, 1.0 / self.b - 1.0, self.a / self.b - I])
+        V = float(np.real(roots[np.argmin(np.abs(np.imag(roots)))]))
+        return V, (V + self.a) / self.b
+
+    def initial(self):
+        if self.V_init is None or self.w_init is None:
+            V0, w0 = self.rest(0.0)
+        return {"V": V0 if self.V_init is None else self.V_init, "w": w0 if self.w_init is None else self.w_init}
+
+    def vector_field(self, t, y, args):
+        V, w = y["V"], y["w"]
+        return {"V": V - V ** 3 / 3.0 - w + args["I"], "w": (V + self.a - self.b * w) / self.tau}
+
+
+#: Patterns of the Hindmarsh--Rose model (default parameters, r = 0.01, s = 4) under a
+#: constant current: rest, repetitive bursts (of three spikes after a long first burst)
+#: and continuous spiking. Resolving the bursts needs a small step (rk4 at 0.05 ms, or
+#: exponential Euler at 0.01 ms; exponential Euler at 0.1 ms merges them).
+HR_PATTERNS = {
+    "quiescent": dict(I=0.5),
+    "bursting": dict(I=3.0),
+    "tonic": dict(I=5.0),
+}
+
+
+class HindmarshRose(_Crossing):
+    """Hindmarsh--Rose model (Hindmarsh & Rose 1984).
+
+    .. math::
+        \\frac{dV}{dt} &= y - a V^3 + b V^2 - z + I(t) \\\\
+        \\frac{dy}{dt} &= c - d V^2 - y \\\\
+        \\frac{dz}{dt} &= r\\,[s (V - V_{rest}) - z]
+
+    Dimensionless variables, time in ms. The slow variable ``z`` (rate ``r``) switches the
+    fast ``(V, y)`` subsystem between rest and spiking, which gives bursting;
+    :data:`HR_PATTERNS` lists the currents of the quiescent, bursting and tonic regimes
+    (:meth:`preset`). A spike is an upward crossing of ``V_th`` (1.0).
+
+    Parameters
+    ----------
+    a, b, c, d : float
+        Fast-subsystem constants: 1, 3, 1, 5.
+    r : float
+        Slow adaptation rate (1/ms, > 0): 0.01.
+    s : float
+        Adaptation coupling: 4.
+    V_rest : float
+        Reference potential of the slow variable: -1.6.
+    V_th : float
+        Spike detection level: 1.0.
+    V_init, y_init, z_init : float or None
+        Initial state; None: V = V_rest, y = c - d V^2, z = 0.
+
+    Example
+    -------
+    >>> import braindyn as bd
+    >>> res = bd.run(bd.neurons.HindmarshRose(method="rk4"), duration=1000.0, dt=0.05, inputs=3.0)
+    >>> res.spike_count() > 10
+    True
+    """
+
+    variables: ClassVar[tuple[str, ...]] = ("V", "y", "z")
+    a: Any = 1.0
+    b: Any = 3.0
+    c: Any = 1.0
+    d: Any = 5.0
+    r: Any = 0.01
+    s: Any = 4.0
+    V_rest: Any = -1.6
+    V_th: Any = 1.0
+    V_init: Optional[Any] = None
+    y_init: Optional[Any] = None
+    z_init: Optional[Any] = None
+
+    def __check_init__(self):
+        SpikingNeuron.__check_init__(self)
+        check_positive("r", self.r, "HindmarshRose", "1/ms")
+        for name in ("a", "b", "c", "d", "s", "V_rest", "V_th"):
+            check_finite(name, getattr(self, name), "HindmarshRose")
+
+    @classmethod
+    def preset(cls, pattern: str, **overrides):
+        """The model for ``pattern`` of :data:`HR_PATTERNS` (the pattern's current is
+        ``HR_PATTERNS[pattern]["I"]``)."""
+        check_choice("Hindmarsh-Rose pattern", pattern, list(HR_PATTERNS), "HindmarshRose.preset")
+        return cls(**overrides)
+
+    def initial(self):
+        V0 = self.V_rest if self.V_init is None else self.V_init
+        return {"V": V0, "y": self.c - self.d * V0 * V0 if self.y_init is None else self.y_init,
+                "z": 0.0 if self.z_init is None else self.z_init}
+
+    def vector_field(self, t, y, args):
+        V = y["V"]
+        return {
+            "V": y["y"] - self.a * V ** 3 + self.b * V * V - y["z"] + args["I"],
+            "y": self.c - self.d * V * V - y["y"],
+            "z": self.r * (self.s * (V - self.V_rest) - y["z"]),
+        }
