@@ -340,7 +340,11 @@ def brownian_increments(key, y0, t0, t1, dt, noise: str = "diagonal", with_dz: b
     """
     check_choice("noise type", noise, _NOISE, "brownian_increments")
     n = _n_steps(t0, t1, dt, "brownian_increments")
-    y0 = jax.tree.map(jnp.asarray, y0)
+    return _brownian(key, jax.tree.map(jnp.asarray, y0), float(dt), n, noise, bool(with_dz))
+
+
+@eqx.filter_jit
+def _brownian(key, y0, dt, n, noise, with_dz):
     return jax.vmap(lambda i: _draw(jax.random.fold_in(key, i), y0, dt, noise, with_dz))(jnp.arange(n))
 
 
@@ -429,11 +433,6 @@ def integrate_sde(
     if increments is None:
         if key is None:
             raise BraindynError("integrate_sde: pass a PRNG 'key' (e.g. jax.random.PRNGKey(0)) or 'increments'.")
-        xs = jnp.arange(n)
-
-        def get_inc(i, x):
-            return solver.draw(jax.random.fold_in(key, x), y0, dt)
-
     else:
         lead = {a.shape[0] for a in jax.tree.leaves(increments.dW)}
         if lead != {n}:
@@ -443,7 +442,22 @@ def integrate_sde(
             )
         if solver.needs_dz and increments.dZ is None:
             raise BraindynError(f"integrate_sde: {solver.name} needs increments with dZ (with_dz=True).")
-        xs = Increments(increments.dW, increments.dZ if solver.needs_dz else None)
+        increments = Increments(increments.dW, increments.dZ if solver.needs_dz else None)
+        key = None
+    return _integrate_sde(solver, f, g, y0, t0, dt, n, args, key, save_every, increments)
+
+
+@eqx.filter_jit
+def _integrate_sde(solver, f, g, y0, t0, dt, n, args, key, save_every, increments):
+    """Compiled core of :func:`integrate_sde` (cached per solver, fields, step and shapes)."""
+    if increments is None:
+        xs = jnp.arange(n)
+
+        def get_inc(i, x):
+            return solver.draw(jax.random.fold_in(key, x), y0, dt)
+
+    else:
+        xs = increments
 
         def get_inc(i, x):
             return x
