@@ -84,6 +84,10 @@ class SynapticProjection(Projection):
         Time step (ms) used to convert the delays; a run with another dt raises an error.
     method : str, optional
         Kernel of :func:`~braindyn.ops.event_matvec` (default: automatic).
+    pre_range : (int, int), optional
+        Only presynaptic neurons ``start <= j < stop`` project (the spikes of the others are
+        masked), e.g. the excitatory block of a population. For stored connectivity it is
+        cheaper to leave the other rows empty.
 
     Example
     -------
@@ -112,11 +116,13 @@ class SynapticProjection(Projection):
     kind: str = eqx.field(static=True)
     hom_delay: int = eqx.field(static=True)
     het_delay: int = eqx.field(static=True)
+    pre_range: Optional[tuple] = eqx.field(static=True)
 
     def __init__(self, pre, post, conn, weight=None, synapse: Synapse | None = None, output: Output | None = None,
                  delay=0.0, stp=None, plasticity=None, *, target: str = "I", dt: float = 0.1,
-                 method: Optional[str] = None):
+                 method: Optional[str] = None, pre_range: Optional[tuple] = None):
         self.pre, self.post, self.target = pre, post, target
+        self.pre_range = None if pre_range is None else (int(pre_range[0]), int(pre_range[1]))
         check_positive("dt", dt, _OWNER, "ms")
         self.dt = float(dt)
         self.method = method
@@ -273,6 +279,9 @@ class SynapticProjection(Projection):
         st = dict(state)
         spikes = pre_state["spike"]
         dtype = st["syn"][next(iter(st["syn"]))].dtype
+        if self.pre_range is not None:
+            j = jnp.arange(spikes.shape[0])
+            spikes = jnp.where((j >= self.pre_range[0]) & (j < self.pre_range[1]), spikes, 0)
         if self.hom_delay:
             st["delay"], spikes = HomogeneousDelay(self.hom_delay)(st["delay"], spikes)
         if self.stp is not None:

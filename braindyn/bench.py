@@ -1,0 +1,132 @@
+"""``braindyn bench NAME``: build, compile and time a benchmark network (COBA, CUBA, COBA-HH).
+
+Timing protocol (the peers' protocol, see ``benchmarks/README.md``):
+
+* ``build_s`` — constructing the connectivity, the network and its initial state (host side);
+* ``compile_s`` — tracing, lowering and XLA compilation of the whole run (one ``lax.scan``),
+  ahead of time, so no run pays for it;
+* ``run_s`` — the simulation alone, after compilation: the minimum over ``repeats`` runs of
+  the compiled function on the same initial state (``run_s_all`` lists them all);
+* ``run_cpu_s_all`` — CPU seconds (all threads) of each run, a companion robust to other load;
+* ``rate_hz`` — mean firing rate over the neurons and the simulated time (first run);
+* ``peak_rss_mb`` — peak resident memory of the process so far.
+
+Only the total spike count of each step is recorded (as Brian2's ``SpikeMonitor(record=False)``
+and the BrainPy script's spike sum do), so the timing is the simulation itself.
+
+Example
+-------
+>>> from braindyn.bench import run_benchmark
+>>> out = run_benchmark("coba", n=400, duration=20.0, repeats=1)
+>>> sorted(k for k in out if k.endswith("_s"))
+['build_s', 'compile_s', 'run_s']
+"""
+from __future__ import annotations
+
+import os
+import resource
+import sys
+import time
+
+import equinox as eqx
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from ._errors import BraindynError, check_choice, check_positive
+from .run import simulate
+
+__all__ = ["run_benchmark", "peak_rss_mb"]
+
+
+def peak_rss_mb() -> float:
+    """Peak resident set size of this process (MB)."""
+    r = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return r / 1024.0 if sys.platform != "darwin" else r / 2 ** 20
+
+
+def _kernel_name():
+    from .ops import ffi_available
+
+    env = os.environ.get("BRAINDYN_EVENT_KERNEL", "auto").strip().lower() or "auto"
+    if env in ("jax", "segment"):
+        return env
+    on_cpu = jax.default_backend() == "cpu"
+    return "ffi" if (on_cpu and ffi_available()) else "jax"
+
+
+def run_benchmark(name: str, n: int = 4000, duration: float = 1000.0, repeats: int = 3, *, seed: int = 1,
+                  dtype=None, storage: str = "csr", dt: float | None = None) -> dict:
+    """Build, compile and run the benchmark ``name``; return the timings and the firing rate.
+
+    Parameters
+    ----------
+    name : {"coba", "cuba", "cobahh"}
+    n : int
+        Number of neurons.
+    duration : float
+        Simulated time per run (ms).
+    repeats : int
+        Timed runs after compilation (>= 1); ``run_s`` is their minimum.
+    seed : int
+        Seed of connectivity and initial state.
+    dtype : dtype, optional
+        ``jnp.float32`` (default) or ``jnp.float64`` (needs ``jax_enable_x64``).
+    storage : str
+        Connectivity storage (see :func:`braindyn.models.benchmarks.build`).
+    dt : float, optional
+        Step (ms); default the benchmark's 0.1.
+
+    Returns
+    -------
+    dict with ``name, n, duration_ms, dt_ms, n_steps, n_synapses, build_s, compile_s, run_s,
+    run_s_all, rate_hz, spikes, peak_rss_mb, precision, kernel, storage, backend``.
+    """
+    from .models import benchmarks as B
+
+    check_choice("benchmark", name, B.NAMES, "braindyn bench")
+    check_positive("duration", duration, "braindyn bench", "ms")
+    if not isinstance(repeats, int) or repeats < 1:
+        raise BraindynError(f"'repeats' of braindyn bench must be an integer >= 1, got {repeats!r}. Fix: --repeats 3.")
+    dt = B.DT if dt is None else float(dt)
+    n_steps = int(round(duration / dt))
+    if n_steps < 1:
+        raise BraindynError(f"duration={duration} ms is shorter than one step ({dt} ms). Fix: e.g. --duration 1000.")
+
+    t0 = time.perf_counter()
+    net, state0 = B.build(name, n, seed=seed, dtype=dtype, storage=storage)
+    params, static = eqx.partition(net, eqx.is_array)
+    jax.block_until_ready((params, state0))
+    build_s = time.perf_counter() - t0
+
+    def go(params, state):
+        model = eqx.combine(params, static)
+        final, rec, _ = simulate(model, state, n_steps, dt,
+                                 record=lambda s: {"n": jnp.sum(s["pop"]["P"]["spike"] > 0, dtype=jnp.int32)})
+        return final, rec["n"]
+
+    t0 = time.perf_counter()
+    compiled = jax.jit(go).lower(params, state0).compile()
+    compile_s = time.perf_counter() - t0
+
+    runs, cpus, spikes = [], [], None
+    for _ in range(repeats):
+        t0, c0 = time.perf_counter(), time.process_time()
+        final, counts = compiled(params, state0)
+        jax.block_until_ready((final, counts))
+        runs.append(time.perf_counter() - t0)
+        cpus.append(time.process_time() - c0)
+        if spikes is None:
+            spikes = int(np.asarray(counts, np.int64).sum())
+    nsyn = 0
+    for pr in net.projections.values():
+        c = pr.conn
+        nsyn += int(c.nnz) if hasattr(c, "nnz") else int(np.count_nonzero(np.asarray(c))) if hasattr(c, "shape") else 0
+    return {
+        "name": name, "n": n, "duration_ms": float(n_steps * dt), "dt_ms": dt, "n_steps": n_steps,
+        "n_synapses": nsyn, "build_s": build_s, "compile_s": compile_s, "run_s": min(runs), "run_s_all": runs,
+        "run_cpu_s_all": cpus,
+        "rate_hz": spikes / n / (n_steps * dt / 1000.0), "spikes": spikes, "peak_rss_mb": peak_rss_mb(),
+        "precision": str(jnp.dtype(state0["pop"]["P"]["V"].dtype)), "kernel": _kernel_name(),
+        "storage": storage, "backend": jax.default_backend(),
+    }

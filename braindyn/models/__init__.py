@@ -1,0 +1,1 @@
+"""The book's networks and the benchmark networks."""
