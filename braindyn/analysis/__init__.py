@@ -2,11 +2,11 @@
 
 Everything here returns data (principle 6 of the design guide); :mod:`braindyn.plot` draws it.
 """
-from .vector_field import Trajectory, VectorField, as_vector_field, from_model, simulate, vector_field
+from .vector_field import Trajectory, VectorField, x64, as_vector_field, from_model, simulate, vector_field
 from .fixed_points import FixedPoint, classify, find_fixed_points, linearize
 
 __all__ = [
-    "VectorField", "vector_field", "from_model", "as_vector_field", "simulate", "Trajectory",
+    "x64", "VectorField", "vector_field", "from_model", "as_vector_field", "simulate", "Trajectory",
     "FixedPoint", "classify", "find_fixed_points", "linearize",
 ]
 from .continuation import (

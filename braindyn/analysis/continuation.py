@@ -47,7 +47,7 @@ import numpy as np
 
 from .._errors import BraindynError
 from .fixed_points import classify
-from .vector_field import VectorField, as_vector_field
+from .vector_field import VectorField, as_vector_field, x64
 
 __all__ = ["SpecialPoint", "Branch", "Curve", "continue_equilibria", "continue_fold", "continue_hopf",
            "bifurcation_grid", "pseudo_arclength"]
@@ -399,6 +399,7 @@ def locate_hopf(vf, name, x, lam, p=None):
     return w[:n], float(w[2 * n + 1]), (float(np.sqrt(kap)) if kap > 0 else None), ok
 
 
+@x64
 def continue_equilibria(vf, param: str, x0, p: dict | None = None, *, p_range=None, ds=None, ds_max=None,
                         max_steps: int = 2000, direction: int = 0, tol: float = 1e-10, both: bool = True,
                         **model_kw) -> Branch:
@@ -594,6 +595,7 @@ def _two_param(vf, point, param2, p, p2_range, ds, max_steps, kind, p1_range):
     return Curve(kind, (name, param2), vals, us[:, :n], vf.variables, f"{runs[1][1]}; {runs[0][1]}", om)
 
 
+@x64
 def continue_fold(vf, point: SpecialPoint, param2: str, p: dict | None = None, *, p2_range=None, ds=None,
                   max_steps: int = 1000, p1_range=None, **model_kw) -> Curve:
     """Two-parameter continuation of a fold point in :math:`(\\lambda, \\mu)`.
@@ -607,6 +609,7 @@ def continue_fold(vf, point: SpecialPoint, param2: str, p: dict | None = None, *
     return _two_param(as_vector_field(vf, **model_kw), point, param2, p, p2_range, ds, max_steps, "fold", p1_range)
 
 
+@x64
 def continue_hopf(vf, point: SpecialPoint, param2: str, p: dict | None = None, *, p2_range=None, ds=None,
                   max_steps: int = 1000, p1_range=None, **model_kw) -> Curve:
     """Two-parameter continuation of a Hopf point (see :func:`continue_fold`); stops at a
@@ -632,6 +635,7 @@ class GridDiagram:
     variables: tuple
 
 
+@x64
 def bifurcation_grid(vf, param: str, values, bounds, p: dict | None = None, *, n_guesses: int = 100,
                      **model_kw) -> GridDiagram:
     """Quick look: all fixed points (:func:`~braindyn.analysis.find_fixed_points`) at each value

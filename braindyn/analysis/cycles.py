@@ -37,7 +37,7 @@ import numpy as np
 
 from .._errors import BraindynError
 from .continuation import SpecialPoint, pseudo_arclength
-from .vector_field import as_vector_field, compiled, simulate
+from .vector_field import as_vector_field, compiled, simulate, x64
 
 __all__ = ["LimitCycle", "CycleBranch", "solve_cycle", "find_limit_cycle", "continue_cycles", "cycle_at"]
 
@@ -162,6 +162,7 @@ def _cycle(vf, fns, u, q, n_seg, params):
     return LimitCycle(T, ts, xs, xs.min(0), xs.max(0), mult, _stable(mult), vf.variables, dict(params))
 
 
+@x64
 def solve_cycle(vf, x0, period, p: dict | None = None, *, n_mesh: int = 1000, n_seg: int = 8, tol: float = 1e-10,
                 max_iter: int = 40, **model_kw) -> LimitCycle:
     """Periodic orbit near the guess ``(x0, period)`` at fixed parameters (Newton on multiple shooting).
@@ -219,6 +220,7 @@ def solve_cycle(vf, x0, period, p: dict | None = None, *, n_mesh: int = 1000, n_
     return _cycle(vf, fns, np.concatenate([X, [T, 0.0]]), q, n_seg, pp)
 
 
+@x64
 def find_limit_cycle(vf, x0, p: dict | None = None, *, t_transient: float = 500.0, t_window: float = 500.0,
                      var=0, n_mesh: int = 1000, n_seg: int = 8, **model_kw) -> LimitCycle | None:
     """Simulate from ``x0``, detect a periodic attractor, and refine it by shooting.
@@ -292,6 +294,7 @@ class CycleBranch:
     reason: str = ""
 
 
+@x64
 def continue_cycles(vf, hopf: SpecialPoint, p: dict | None = None, *, p_range=None, ds=None, ds_max=None,
                     max_steps: int = 300, n_mesh: int = 1000, max_period: float | None = None,
                     amplitude: float | None = None, n_seg: int = 8, **model_kw) -> CycleBranch:
@@ -414,6 +417,7 @@ def continue_cycles(vf, hopf: SpecialPoint, p: dict | None = None, *, p_range=No
                        np.array([r.stable for r in recs]), points, vf.variables, dict(pp), reason)
 
 
+@x64
 def cycle_at(vf, branch: CycleBranch, value: float, *, n_mesh: int = 1000, n_seg: int = 8, **model_kw) -> LimitCycle:
     """The cycle of ``branch`` at parameter ``value`` (Newton from the nearest branch point)."""
     vf = as_vector_field(vf, **model_kw)

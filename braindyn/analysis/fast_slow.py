@@ -20,7 +20,7 @@ from .._errors import BraindynError
 from .continuation import Branch, continue_equilibria
 from .cycles import CycleBranch, continue_cycles
 from .fixed_points import find_fixed_points
-from .vector_field import Trajectory, as_vector_field, simulate
+from .vector_field import Trajectory, as_vector_field, simulate, x64
 
 __all__ = ["FastSlow", "fast_slow"]
 
@@ -37,6 +37,7 @@ class FastSlow:
     trajectory: Trajectory
 
 
+@x64
 def fast_slow(vf, slow: str, slow_range, x0, p: dict | None = None, *, fast_bounds=None, t_max: float = 1000.0,
               t_transient: float = 0.0, n_save: int = 20001, cycles: bool = True, cycle_kw: dict | None = None,
               ds=None, **model_kw) -> FastSlow:

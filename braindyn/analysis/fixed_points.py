@@ -33,7 +33,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from .._errors import BraindynError
-from .vector_field import VectorField, as_vector_field, compiled
+from .vector_field import VectorField, as_vector_field, compiled, x64
 
 __all__ = ["FixedPoint", "find_fixed_points", "classify", "linearize", "newton_batch", "polish"]
 
@@ -109,6 +109,7 @@ class FixedPoint:
         }
 
 
+@x64
 def linearize(vf: VectorField, x, p: dict | None = None) -> FixedPoint:
     """Linearisation of ``vf`` at ``x``: a :class:`FixedPoint` record (``residual`` = :math:`|F(x)|_\\infty`)."""
     vf = as_vector_field(vf)
@@ -203,6 +204,7 @@ def _guesses(bounds, n_guesses, seed, n):
     return np.concatenate([grid, rand]), b
 
 
+@x64
 def find_fixed_points(vf, p: dict | None = None, *, bounds=None, guesses=None, n_guesses: int = 400, seed: int = 0,
                       tol: float = 1e-9, n_iter: int = 60, dedup_tol: float = 1e-6, **model_kw) -> list:
     """All fixed points of ``vf`` found from many starting guesses, each with its linearisation.

@@ -26,7 +26,7 @@ import numpy as np
 
 from .._errors import BraindynError
 from .fixed_points import find_fixed_points
-from .vector_field import as_vector_field, compiled, simulate
+from .vector_field import as_vector_field, compiled, simulate, x64
 
 __all__ = ["PhaseLine", "PhasePlane", "phase_line", "phase_plane", "nullclines"]
 
@@ -71,6 +71,7 @@ class PhasePlane:
     params: dict = field(default_factory=dict)
 
 
+@x64
 def phase_line(vf, x_range, p: dict | None = None, *, resolution: int = 1001, **model_kw) -> PhaseLine:
     """Phase line of a 1-D field: :math:`\\dot x` on a grid and the fixed points with stability.
 
@@ -115,6 +116,7 @@ def _zero_curves(x, y, Z):
     return [np.asarray(c) for c in gen.lines(0.0) if len(c) >= 2]
 
 
+@x64
 def nullclines(vf, x_range, y_range, p: dict | None = None, *, resolution: int = 301, refine: bool = True,
                **model_kw) -> dict:
     """Nullclines of a 2-D field as curves: ``{variable: [array (k, 2), ...]}``.
@@ -185,6 +187,7 @@ def _nullclines_from_grid(vf, x, y, F, pj, refine):
     return out
 
 
+@x64
 def phase_plane(vf, x_range, y_range, p: dict | None = None, *, resolution: int = 301, field_resolution: int = 25,
                 starts=None, t_max: float = 100.0, n_save: int = 2001, limit_cycle: bool | list = False,
                 limit_cycle_kw: dict | None = None, n_guesses: int = 400, **model_kw) -> PhasePlane:

@@ -30,7 +30,7 @@ import numpy as np
 
 from .._errors import BraindynError
 from .fixed_points import classify
-from .vector_field import as_vector_field
+from .vector_field import as_vector_field, x64
 
 __all__ = ["SlowPoints", "find_slow_points"]
 
@@ -64,6 +64,7 @@ class SlowPoints:
     all_speeds: np.ndarray
 
 
+@x64
 def find_slow_points(vf, starts, p: dict | None = None, *, n_iter: int = 5000, lr: float = 0.01,
                      slow_tol: float = 1e-4, fixed_tol: float = 1e-12, dedup_tol: float = 1e-3,
                      **model_kw) -> SlowPoints:

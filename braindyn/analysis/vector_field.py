@@ -38,7 +38,20 @@ import numpy as np
 
 from .._errors import BraindynError
 
-__all__ = ["VectorField", "vector_field", "from_model", "as_vector_field", "simulate", "Trajectory"]
+__all__ = ["x64", "VectorField", "vector_field", "from_model", "as_vector_field", "simulate", "Trajectory"]
+
+
+def x64(func):
+    """Run ``func`` with 64-bit floats enabled (``jax.enable_x64``): Newton and continuation
+    tolerances of 1e-10 need double precision. The caller's global setting is left unchanged."""
+    import functools
+
+    @functools.wraps(func)
+    def wrapper(*args, **kw):
+        with jax.enable_x64(True):
+            return func(*args, **kw)
+
+    return wrapper
 
 
 @dataclass(frozen=True)
@@ -311,6 +324,7 @@ class Trajectory:
 _SIM_CACHE: dict = {}
 
 
+@x64
 def simulate(vf: VectorField, x0, t1: float, p: dict | None = None, *, n_save: int = 2001, rtol: float = 1e-8,
              atol: float = 1e-10, t0: float = 0.0, max_steps: int = 1_000_000) -> Trajectory:
     """Integrate :math:`\\dot x = F(x; p)` from ``x0`` (shape ``(n,)`` or a batch ``(m, n)``).

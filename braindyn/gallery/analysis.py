@@ -1,0 +1,258 @@
+"""Gallery entries of the book's dynamics analyses: phase lines and planes, bifurcations, fast--slow.
+
+Every entry computes with :mod:`braindyn.analysis` (data only) and draws with
+:mod:`braindyn.plot`. Key figures: ``fixed_points`` (coordinates, stability, eigenvalues),
+``fold_points``, ``hopf_points`` (parameter value and state), ``limit_cycle_period``.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from .. import analysis as an
+from .. import neurons
+from . import Entry, Report
+
+
+def _fps(fps):
+    return [fp.to_dict() for fp in fps]
+
+
+def _pts(points, kind):
+    return [p.to_dict() for p in points if p.kind == kind]
+
+
+def _fig(nrows=1, ncols=1, size=(6.5, 4.5)):
+    import matplotlib.pyplot as plt
+
+    fig, axes = plt.subplots(nrows, ncols, figsize=size, squeeze=False)
+    return fig, axes.ravel()
+
+
+# ---- 1-D phase lines: QIF and ExpIF ----------------------------------------------------------
+def _phase_line_entry(model, p, rng):
+    vf = an.from_model(model, params=["I"])
+    pl = an.phase_line(vf, rng, {"I": p["I"]})
+    start = min(pl.fixed_points, key=lambda f: f.coords[0]).coords if pl.fixed_points else [rng[0]]
+    br = an.continue_equilibria(vf, "I", start, {"I": min(p["I"], 0.0)}, p_range=(min(p["I"], 0.0) - 1.0, p["I_max"]))
+    figures = {"I": p["I"], "fixed_points": _fps(pl.fixed_points), "fold_points": _pts(br.points, "fold")}
+    return Report(figures, {"line": pl, "branch": br})
+
+
+def _plot_phase_line(report, p, name):
+    fig, (a1, a2) = _fig(1, 2, (11, 4))
+    from ..plot import bifurcation_diagram, phase_line_plot
+
+    phase_line_plot(report.data["line"], ax=a1, title=f"{name} phase line, I = {p['I']:g}", xlabel="V (mV)")
+    bifurcation_diagram(report.data["branch"], ax=a2, title=f"{name}: fixed points vs I", ylabel="V (mV)")
+    fig.tight_layout()
+    return fig
+
+
+def _qif(p):
+    m = neurons.QIF(V_rest=p["V_rest"], V_c=p["V_c"], a0=p["a0"], tau=p["tau"])
+    return _phase_line_entry(m, p, (p["V_min"], p["V_max"]))
+
+
+def _expif(p):
+    m = neurons.ExpIF(V_rest=p["V_rest"], V_T=p["V_T"], delta_T=p["delta_T"], tau=p["tau"])
+    return _phase_line_entry(m, p, (p["V_min"], p["V_max"]))
+
+
+# ---- AdEx phase plane with the spiking trajectory ---------------------------------------------
+def _adex(p):
+    from .. import run
+
+    pat = dict(neurons.ADEX_PATTERNS[p["pattern"]])
+    I = pat.pop("I", p["I"]) if p["I"] is None else p["I"]
+    model = neurons.AdEx(method="rk4", **{k: v for k, v in pat.items() if k in {f for f in neurons.AdEx.__dataclass_fields__}})
+    vf = an.from_model(model, params=["I"])
+    res = run(model, p["duration"], p["dt"], inputs=float(I), record=["V", "w", "spike"])
+    V, w = np.asarray(res["V"])[:, 0], np.asarray(res["w"])[:, 0]
+    wr = (min(w.min(), -10.0) - 10.0, max(w.max(), 10.0) * 1.1 + 10.0)
+    pp = an.phase_plane(vf, (p["V_min"], p["V_max"]), wr, {"I": float(I)})
+    figures = {"pattern": p["pattern"], "I": float(I), "fixed_points": _fps(pp.fixed_points),
+               "spike_count": int(res.spike_count())}
+    return Report(figures, {"pp": pp, "V": V, "w": w, "ts": np.asarray(res.ts)})
+
+
+def _plot_adex(report, p):
+    from ..plot import phase_portrait
+
+    d = report.data
+    fig, (a1, a2) = _fig(1, 2, (12, 4.5))
+    Vc = np.clip(d["V"], d["pp"].x[0], d["pp"].x[-1])
+    phase_portrait(d["pp"], ax=a1, extra_trajectories=[(Vc, d["w"], "spiking trajectory (with resets)")],
+                   title=f"AdEx {p['pattern']}, I = {report.figures['I']:g}", xlabel="V (mV)", ylabel="w")
+    a2.plot(d["ts"], d["V"], lw=1)
+    a2.set_xlabel("t (ms)")
+    a2.set_ylabel("V (mV)")
+    fig.tight_layout()
+    return fig
+
+
+# ---- FitzHugh--Nagumo -----------------------------------------------------------------------------
+def _fhn_vf(p):
+    from ..neurons.continuous import FHN
+
+    return an.from_model(FHN(a=p["a"], b=p["b"], tau=p["tau"]), params=["I"])
+
+
+def _fhn_phase(p):
+    vf = _fhn_vf(p)
+    pp = an.phase_plane(vf, (-3, 3), (-1.5, 3), {"I": p["I"]}, starts=[[-2.0, -0.5], [0.0, 0.0]], t_max=p["duration"],
+                        limit_cycle=True)
+    lc = pp.limit_cycle
+    figures = {"I": p["I"], "fixed_points": _fps(pp.fixed_points),
+               "limit_cycle_period": round(lc.period, 5) if lc else None,
+               "limit_cycle": lc.to_dict() if lc else None}
+    return Report(figures, {"pp": pp})
+
+
+def _fhn_bif(p):
+    vf = _fhn_vf(p)
+    fp = an.find_fixed_points(vf, {"I": p["I_min"]}, bounds=[(-3, 3), (-3, 3)])
+    br = an.continue_equilibria(vf, "I", fp[0].coords, {"I": p["I_min"]}, p_range=(p["I_min"], p["I_max"]))
+    cyc, period = [], None
+    if br.hopfs:
+        cb = an.continue_cycles(vf, br.hopfs[0], p_range=(p["I_min"], p["I_max"]), n_mesh=800, max_steps=p["max_steps"])
+        cyc = [cb]
+        if np.min(cb.values) <= p["I_cycle"] <= np.max(cb.values):
+            period = an.cycle_at(vf, cb, p["I_cycle"], n_mesh=800).period
+    figures = {"hopf_points": _pts(br.points, "hopf"), "fold_points": _pts(br.points, "fold"),
+               "fold_cycle_points": [q.to_dict() for c in cyc for q in c.points],
+               "I_cycle": p["I_cycle"], "limit_cycle_period": round(period, 5) if period else None}
+    return Report(figures, {"branch": br, "cycles": cyc})
+
+
+def _plot_bif(report, p, title, ylabel=None):
+    from ..plot import bifurcation_diagram
+
+    fig, (ax,) = _fig()
+    bifurcation_diagram(report.data["branch"], report.data.get("cycles", ()), ax=ax, title=title, ylabel=ylabel)
+    fig.tight_layout()
+    return fig
+
+
+# ---- Izhikevich -----------------------------------------------------------------------------------
+def _izh(p):
+    vf = an.from_model(neurons.Izhikevich(a=p["a"], b=p["b"]), params=["I"])
+    fps = an.find_fixed_points(vf, {"I": p["I_min"]}, bounds=[(-90, -30), (-30, 10)])
+    br = an.continue_equilibria(vf, "I", fps[0].coords, {"I": p["I_min"]}, p_range=(p["I_min"], p["I_max"]))
+    pp = an.phase_plane(vf, (-75, -45), (-16, -8), {"I": p["I_phase"]})
+    figures = {"hopf_points": _pts(br.points, "hopf"), "fold_points": _pts(br.points, "fold"),
+               "I_phase": p["I_phase"], "fixed_points": _fps(pp.fixed_points)}
+    return Report(figures, {"branch": br, "pp": pp})
+
+
+def _plot_izh(report, p):
+    from ..plot import bifurcation_diagram, phase_portrait
+
+    fig, (a1, a2) = _fig(1, 2, (12, 4.5))
+    bifurcation_diagram(report.data["branch"], ax=a1, title="Izhikevich: equilibria vs I", ylabel="V (mV)")
+    phase_portrait(report.data["pp"], ax=a2, title=f"phase plane, I = {p['I_phase']:g}", xlabel="V (mV)", ylabel="u")
+    fig.tight_layout()
+    return fig
+
+
+# ---- Hodgkin--Huxley --------------------------------------------------------------------------------
+def _hh(p):
+    vf = an.from_model(neurons.HH(gL=p["gL"], EL=p["EL"]), params=["I"])
+    fps = an.find_fixed_points(vf, {"I": p["I_min"]}, bounds=[(-90, 40), (0, 1), (0, 1), (0, 1)], n_guesses=100)
+    br = an.continue_equilibria(vf, "I", fps[0].coords, {"I": p["I_min"]}, p_range=(p["I_min"], p["I_max"]))
+    cyc = []
+    if p["cycles"] and br.hopfs:
+        cyc = [an.continue_cycles(vf, br.hopfs[0], p_range=(p["I_min"], p["I_max"]), max_steps=p["max_steps"],
+                                  n_mesh=1000, n_seg=10)]
+    figures = {"hopf_points": _pts(br.points, "hopf"), "fold_points": _pts(br.points, "fold"),
+               "fold_cycle_points": [q.to_dict() for c in cyc for q in c.points]}
+    return Report(figures, {"branch": br, "cycles": cyc})
+
+
+# ---- Hindmarsh--Rose fast-slow -------------------------------------------------------------------
+def _hr(p):
+    from ..neurons.continuous import HindmarshRose
+
+    vf = an.from_model(HindmarshRose(r=p["r"], s=p["s"]), params=["I"])
+    fs = an.fast_slow(vf, "z", (p["z_min"], p["z_max"]), [-1.6, -11.8, 2.5], {"I": p["I"]},
+                      fast_bounds=[(-3, 3), (-40, 5)], t_max=p["duration"], t_transient=p["t_transient"],
+                      cycle_kw=dict(max_steps=p["max_steps"], n_mesh=600, max_period=200.0))
+    pts = [q for b in fs.branches[:1] for q in b.points]
+    figures = {"I": p["I"], "fold_points": _pts(pts, "fold"), "hopf_points": _pts(pts, "hopf"),
+               "z_range_of_trajectory": [round(float(fs.trajectory.xs[:, 2].min()), 4),
+                                         round(float(fs.trajectory.xs[:, 2].max()), 4)]}
+    return Report(figures, {"fs": fs})
+
+
+def _plot_hr(report, p):
+    from ..plot import fast_slow_diagram
+
+    fig, (ax,) = _fig(size=(8, 5))
+    fast_slow_diagram(report.data["fs"], var="V", ax=ax, title=f"Hindmarsh-Rose bursting, I = {p['I']:g}")
+    fig.tight_layout()
+    return fig
+
+
+# ---- Wong--Wang decision model --------------------------------------------------------------------
+def _ww(p):
+    from ..models.decision_rate import WongWang
+
+    vf = an.from_model(WongWang(), params=["mu0", "coherence"])
+    pr = {"mu0": p["mu0"], "coherence": p["coherence"]}
+    pp = an.phase_plane(vf, (0, 0.8), (0, 0.8), pr, starts=[[0.1, 0.1], [0.3, 0.05], [0.05, 0.3]], t_max=p["duration"])
+    fps0 = an.find_fixed_points(vf, {**pr, "coherence": 0.0}, bounds=[(0, 1), (0, 1)])
+    st = [f for f in fps0 if f.stable]
+    br = an.continue_equilibria(vf, "coherence", st[0].coords, {**pr, "coherence": 0.0}, p_range=(-100, 100))
+    figures = {"mu0": p["mu0"], "coherence": p["coherence"], "fixed_points": _fps(pp.fixed_points),
+               "fold_points": _pts(br.points, "fold"),
+               "bistable_coherence_range": sorted(round(q.value, 5) for q in br.folds)}
+    return Report(figures, {"pp": pp, "branch": br})
+
+
+def _plot_ww(report, p):
+    from ..plot import bifurcation_diagram, phase_portrait
+
+    fig, (a1, a2) = _fig(1, 2, (12, 5))
+    phase_portrait(report.data["pp"], ax=a1, title=f"Wong-Wang, mu0 = {p['mu0']:g}, c = {p['coherence']:g}%")
+    bifurcation_diagram(report.data["branch"], ax=a2, title="equilibria vs coherence", xlabel="coherence c (%)")
+    fig.tight_layout()
+    return fig
+
+
+ENTRIES = [
+    Entry("qif-phase", "QIF neuron: phase line and saddle-node at I = a0 (Vc - Vr)^2 / 4",
+          dict(I=3.0, I_max=6.0, V_rest=-65.0, V_c=-50.0, a0=0.07, tau=10.0, V_min=-80.0, V_max=-35.0),
+          _qif, lambda r, p: _plot_phase_line(r, p, "QIF")),
+    Entry("expif-phase", "ExpIF neuron: phase line and its saddle-node (rheobase)",
+          dict(I=0.0, I_max=8.0, V_rest=-65.0, V_T=-60.0, delta_T=1.0, tau=10.0, V_min=-75.0, V_max=-52.0),
+          _expif, lambda r, p: _plot_phase_line(r, p, "ExpIF")),
+    Entry("adex-phase", "AdEx neuron: V-w phase plane (nullclines, fixed points) with the spiking trajectory",
+          dict(pattern="tonic", I=None, duration=300.0, dt=0.01, V_min=-75.0, V_max=-30.0),
+          _adex, _plot_adex, choices={"pattern": sorted(neurons.ADEX_PATTERNS)}),
+    Entry("fhn-phase", "FitzHugh-Nagumo phase plane with its limit cycle (I = 0.8)",
+          dict(I=0.8, a=0.7, b=0.8, tau=12.5, duration=200.0),
+          _fhn_phase, lambda r, p: _phase_only(r, p, f"FitzHugh-Nagumo, I = {p['I']:g}")),
+    Entry("fhn-bifurcation", "FitzHugh-Nagumo: equilibria, Hopf points and limit cycles vs I",
+          dict(I_min=0.0, I_max=1.6, I_cycle=0.8, a=0.7, b=0.8, tau=12.5, max_steps=300),
+          _fhn_bif, lambda r, p: _plot_bif(r, p, "FitzHugh-Nagumo bifurcation in I", "V")),
+    Entry("izhikevich-bifurcation", "Izhikevich (a .02, b .2): Hopf and saddle-node in I; phase plane",
+          dict(a=0.02, b=0.2, I_min=0.0, I_max=6.0, I_phase=3.7),
+          _izh, _plot_izh),
+    Entry("hh-bifurcation", "Hodgkin-Huxley: equilibria, Hopf points (and cycles) vs I (classic gL 0.3)",
+          dict(gL=0.3, EL=-54.387, I_min=0.0, I_max=200.0, cycles=False, max_steps=150),
+          _hh, lambda r, p: _plot_bif(r, p, f"Hodgkin-Huxley bifurcation in I (gL = {p['gL']:g})", "V (mV)")),
+    Entry("hr-fast-slow", "Hindmarsh-Rose bursting: fast subsystem's bifurcations in z with the orbit over them",
+          dict(I=3.0, r=0.01, s=4.0, z_min=2.0, z_max=4.4, duration=2000.0, t_transient=500.0, max_steps=250),
+          _hr, _plot_hr),
+    Entry("wong-wang-phase", "Wong-Wang decision model: phase plane, bistability and folds in coherence",
+          dict(mu0=20.0, coherence=0.0, duration=2000.0),
+          _ww, _plot_ww),
+]
+
+
+def _phase_only(report, p, title):
+    from ..plot import phase_portrait
+
+    fig, (ax,) = _fig(size=(6.5, 5))
+    phase_portrait(report.data["pp"], ax=ax, title=title)
+    fig.tight_layout()
+    return fig
