@@ -126,14 +126,21 @@ def _csr_event_jax(spikes, w, indptr, indices, n_post, max_row, homo, chunk):
     return lax.fori_loop(0, n_chunks, body, out0)
 
 
-def _csr_segment(spikes, w, indptr, indices, n_post, homo):
+def _csr_rows(indptr, nnz):
+    """Presynaptic index of every synapse (host numpy when ``indptr`` is concrete)."""
+    if isinstance(indptr, np.ndarray):
+        return jnp.asarray(np.repeat(np.arange(indptr.shape[0] - 1, dtype=np.int32),
+                                     np.diff(indptr)))
+    n_pre = indptr.shape[0] - 1
+    return jnp.repeat(jnp.arange(n_pre, dtype=jnp.int32), jnp.diff(indptr),
+                      total_repeat_length=nnz)
+
+
+def _csr_segment(spikes, w, rows, indices, n_post, homo):
     nnz = indices.shape[0]
-    n_pre = spikes.shape[0]
     dtype = w.dtype
     if nnz == 0:
         return jnp.zeros((n_post,), dtype)
-    rows = jnp.repeat(jnp.arange(n_pre, dtype=jnp.int32), jnp.diff(indptr),
-                      total_repeat_length=nnz)
     val = spikes.astype(dtype)[rows]
     val = val * (w[0] if homo else w)
     return jnp.zeros((n_post,), dtype).at[indices].add(val)
@@ -145,9 +152,9 @@ def _csr_ffi(spikes, w, indptr, indices, n_post, homo):
     return call(spikes, w, indptr, indices, homo=np.int32(1 if homo else 0))
 
 
-def _csr_primal_impl(spikes, w, indptr, indices, n_post, max_row, homo, method, chunk):
+def _csr_primal_impl(spikes, w, indptr, indices, rows, n_post, max_row, homo, method, chunk):
     if method == "segment":
-        return _csr_segment(spikes, w, indptr, indices, n_post, homo)
+        return _csr_segment(spikes, w, rows, indices, n_post, homo)
 
     def jax_path(s, w_, ip, ix):
         return _csr_event_jax(s, w_, ip, ix, n_post, max_row, homo, chunk)
@@ -161,25 +168,26 @@ def _csr_primal_impl(spikes, w, indptr, indices, n_post, max_row, homo, method, 
     return lax.platform_dependent(spikes, w, indptr, indices, cpu=ffi_fn, default=jax_path)
 
 
-@functools.partial(jax.custom_jvp, nondiff_argnums=(4, 5, 6, 7, 8))
-def _csr_primal(spikes, w, indptr, indices, n_post, max_row, homo, method, chunk):
-    return _csr_primal_impl(spikes, w, indptr, indices, n_post, max_row, homo, method, chunk)
+@functools.partial(jax.custom_jvp, nondiff_argnums=(5, 6, 7, 8, 9))
+def _csr_primal(spikes, w, indptr, indices, rows, n_post, max_row, homo, method, chunk):
+    return _csr_primal_impl(spikes, w, indptr, indices, rows, n_post, max_row, homo, method,
+                            chunk)
 
 
 @_csr_primal.defjvp
 def _csr_primal_jvp(n_post, max_row, homo, method, chunk, primals, tangents):
-    s, w, ip, ix = primals
-    ds, dw, _, _ = tangents
-    out = _csr_primal(s, w, ip, ix, n_post, max_row, homo, method, chunk)
+    s, w, ip, ix, rows = primals
+    ds, dw = tangents[:2]
+    out = _csr_primal(s, w, ip, ix, rows, n_post, max_row, homo, method, chunk)
     tan = jnp.zeros_like(out)
     if s.dtype != jnp.bool_ and ds.dtype != jax.dtypes.float0:
-        tan = tan + _csr_segment(ds, w, ip, ix, n_post, homo)
+        tan = tan + _csr_segment(ds, w, rows, ix, n_post, homo)
     if homo:
         ones = jnp.ones_like(w)
-        tan = tan + dw[0] * _csr_primal(lax.stop_gradient(s), ones, ip, ix, n_post, max_row,
-                                        homo, method, chunk)
+        tan = tan + dw[0] * _csr_primal(lax.stop_gradient(s), ones, ip, ix, rows, n_post,
+                                        max_row, homo, method, chunk)
     else:
-        tan = tan + _csr_segment(lax.stop_gradient(s), dw, ip, ix, n_post, homo)
+        tan = tan + _csr_segment(lax.stop_gradient(s), dw, rows, ix, n_post, homo)
     return out, tan
 
 
@@ -198,14 +206,14 @@ def _csr_matvec(conn: CSR, spikes, weight, method, chunk):
                          "(e.g. csr.values_from_dense(W)) or a scalar.")
     s = _prep_spikes(spikes, conn.n_pre, dtype)
     if method in ("auto", "ffi") and not _ffi.available():
-        if method == "ffi" and _ffi._state.get("error") is not None:
-            pass  # warned once in available(); fall back silently afterwards
-        method = "jax"
+        method = "jax"   # available() warned once about why
     if method in ("auto", "ffi") and dtype not in (jnp.float32, jnp.float64):
         method = "jax"
+    rows = _csr_rows(conn.indptr, conn.nnz)
     indptr = jnp.asarray(conn.indptr, jnp.int32)
     indices = jnp.asarray(conn.indices, jnp.int32)
-    return _csr_primal(s, w, indptr, indices, conn.n_post, conn.max_row, homo, method, chunk)
+    return _csr_primal(s, w, indptr, indices, rows, conn.n_post, conn.max_row, homo, method,
+                       chunk)
 
 
 # -------------------------------------------------------------- procedural
