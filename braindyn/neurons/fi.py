@@ -10,7 +10,7 @@ Example
 >>> import numpy as np, braindyn as bd
 >>> fi = bd.neurons.fi_curve(bd.neurons.LIF(), np.array([10.0, 25.0, 40.0]), duration=500.0)
 >>> [int(c) for c in fi.counts]
-[0, 22, 37]
+[0, 21, 38]
 """
 from __future__ import annotations
 

@@ -42,6 +42,21 @@ def hh_rates(V):
     }
 
 
+@jax.jit
+def _rest_voltage(gNa, gK, gL, ENa, EK, EL, I):
+    # Newton iterations on the steady-state I-V curve, as one compiled loop (cheap to trace
+    # under vmap/grad; differentiable in the conductances and reversal potentials).
+    def net(V):
+        g = HH.gates_inf(V)
+        return (gNa * g["m"] ** 3 * g["h"] * (V - ENa) + gK * g["n"] ** 4 * (V - EK) + gL * (V - EL) - I)
+
+    def body(_, V):
+        return V - net(V) / jax.grad(net)(V)
+
+    V0 = jnp.asarray(-65.0, jnp.result_type(gL, float))
+    return jax.lax.fori_loop(0, 25, body, V0)
+
+
 class HH(SpikingNeuron):
     """Hodgkin--Huxley neuron (Hodgkin & Huxley 1952), with the book's parameters.
 
@@ -125,15 +140,7 @@ class HH(SpikingNeuron):
 
     def resting_potential(self, I=0.0):
         """Voltage (mV) where the steady-state ionic current balances ``I`` (Newton's method)."""
-
-        def net(V):
-            c = self.currents({"V": V, **self.gates_inf(V)})
-            return c["INa"] + c["IK"] + c["IL"] - I
-
-        V = jnp.asarray(-65.0)
-        for _ in range(30):
-            V = V - net(V) / jax.grad(net)(V)
-        return V
+        return _rest_voltage(self.gNa, self.gK, self.gL, self.ENa, self.EK, self.EL, I)
 
     def initial(self):
         V0 = self.resting_potential() if self.V_init is None else jnp.asarray(self.V_init)

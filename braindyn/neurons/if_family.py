@@ -432,7 +432,7 @@ class AdQIF(SpikingNeuron):
     Example
     -------
     >>> import braindyn as bd
-    >>> res = bd.run(bd.neurons.AdQIF(), duration=200.0, inputs=10.0)
+    >>> res = bd.run(bd.neurons.AdQIF(), duration=200.0, inputs=30.0)
     >>> res.spike_count() > 3
     True
     """
