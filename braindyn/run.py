@@ -101,7 +101,7 @@ def _strip(state):
 
 
 def _packable(x) -> bool:
-    return x.dtype == np.bool_ and x.ndim >= 1 and x.shape[-1] >= 8
+    return x.dtype == np.bool_ and x.ndim >= 1
 
 
 def _pack(tree):
@@ -243,7 +243,7 @@ def simulate(model, state, n_steps: int, dt: float, *, inputs=None, input_states
         vals, istates = _inputs.evaluate(inputs, istates, t, dt, k_in)
         s, _ = model.step(s, vals, t, dt, k_model)
         if check_finite:
-            bad = jnp.where((bad < 0) & ~_all_finite(s), i, bad)
+            bad = jnp.where((bad < 0) & ~_all_finite(s), jnp.asarray(i, jnp.int32), bad)
         return (s, istates, bad), None
 
     def one_record(carry, j):

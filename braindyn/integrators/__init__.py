@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from .._errors import check_choice
 from .base import Solver, integrate, tree_axpy
-from .exp import ExpEuler, exprel
+from .exp import ExpEuler, ExpMidpoint, exprel
 from .rk import TABLEAUX, ExplicitRK, rk2
 from .tableau import ButcherTableau, order_conditions
 from .adaptive import EMBEDDED_TABLEAUX, AdaptiveSolution, EmbeddedRK, MaxStepsReached, solve_adaptive
@@ -19,7 +19,7 @@ from .dde import integrate_dde
 from .fde import integrate_caputo, integrate_gl, mittag_leffler
 
 __all__ = [
-    "Solver", "integrate", "tree_axpy", "ExpEuler", "exprel", "ExplicitRK", "ButcherTableau",
+    "Solver", "integrate", "tree_axpy", "ExpEuler", "ExpMidpoint", "exprel", "ExplicitRK", "ButcherTableau",
     "order_conditions", "TABLEAUX", "rk2", "get", "ODE_METHODS",
     # adaptive.py
     "EmbeddedRK", "EMBEDDED_TABLEAUX", "AdaptiveSolution", "MaxStepsReached", "solve_adaptive",
@@ -37,6 +37,7 @@ ODE_METHODS = {name: (lambda tab=tab: ExplicitRK(tab)) for name, tab in TABLEAUX
 ODE_METHODS["rk2"] = rk2
 ODE_METHODS["exp_euler"] = ExpEuler
 ODE_METHODS["exp_auto"] = ExpEuler  # the name used by the book and BrainPy
+ODE_METHODS["exp_midpoint"] = ExpMidpoint  # second-order exponential integrator
 # Embedded pairs: fixed-step with their higher-order weights, or adaptive via solve_adaptive.
 ODE_METHODS.update({name: (lambda tab=tab: EmbeddedRK(tab)) for name, tab in EMBEDDED_TABLEAUX.items()})
 
