@@ -165,8 +165,9 @@ def test_procedural_matches_to_csr_and_statistics():
                                       c.indices[c.indptr[j]:c.indptr[j + 1]])
     w = pc.csr_weights()
     assert abs(w.mean() - 0.5) < 0.01 and abs(w.std() - 0.1) < 0.01
-    assert np.array_equal(bc.ProceduralConn(1500, 1500, 0.02, seed=11,
-                                            allow_self=False).to_csr().indices, c.indices)
+    again = bc.ProceduralConn(1500, 1500, 0.02, seed=11, allow_self=False, weight=0.5,
+                              weight_std=0.1)
+    assert np.array_equal(again.to_csr().indices, c.indices)
     # columns are uniform too
     indeg = bc.ProceduralConn(3000, 40, 0.1, seed=1).to_csr().in_degree()
     assert np.all(np.abs(indeg - 300) < 6 * np.sqrt(270))

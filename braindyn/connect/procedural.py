@@ -10,7 +10,7 @@ Sampling: each pair :math:`j \to i` exists independently with probability
 :math:`P(\text{gap} > g) = (1-p)^g`; a gap is drawn by comparing a 32-bit hash
 :math:`h` with the integer thresholds :math:`T_g = \lfloor (1-p)^g\, 2^{32}\rfloor`
 (so :math:`P(F \ge g) = T_g / 2^{32}` for the number :math:`F` of skipped
-candidates). A row holds at most ``k_max`` synapses, with ``k_max`` ten
+candidates; a float guess is corrected by integer comparisons). A row holds at most ``k_max`` synapses, with ``k_max`` ten
 standard deviations above the binomial mean, so truncation has probability
 below :math:`10^{-20}` per row; :meth:`ProceduralConn.to_csr` applies the very
 same rule, so both always describe exactly the same synapses.
@@ -54,7 +54,11 @@ def hash_u32(seed, row, counter, stream):
 
 @functools.lru_cache(maxsize=64)
 def _threshold_table(p, n_cand):
-    """Ascending uint32 thresholds, padded with a leading 0 (see module doc)."""
+    """Descending uint32 thresholds ``T[g] = floor((1-p)^g 2^32)``, ``g = 0..G``.
+
+    ``T[0]`` is a placeholder (never read); ``G <= n_cand + 1`` because a gap
+    longer than the row ends it anyway.
+    """
     if p >= 1.0 or n_cand == 0:
         return np.zeros(1, dtype=np.uint32)
     g_max = min(int(math.ceil(32 * math.log(2) / -math.log1p(-p))) + 1, n_cand + 1)
@@ -62,7 +66,35 @@ def _threshold_table(p, n_cand):
     t = np.floor(np.exp(g * np.log1p(-p)) * 2.0 ** 32)
     t = np.clip(t, 0, 2.0 ** 32 - 1).astype(np.uint64)
     t = t[t > 0]
-    return np.concatenate([[0], t[::-1]]).astype(np.uint32)
+    return np.concatenate([[0xFFFFFFFF], t]).astype(np.uint32)
+
+
+def _skips(h, table, p):
+    """Number of skipped candidates ``F = #{g >= 1 : T[g] > h}`` (exact, integer).
+
+    A float guess ``log(u) / log(1-p)`` is corrected by integer comparisons
+    with the table, so the result depends only on integer arithmetic.
+    """
+    G = table.shape[0] - 1
+    if G == 0:
+        return jnp.zeros(h.shape, jnp.int32)
+    u = ((h >> _U(8)).astype(jnp.float32) + 0.5) * np.float32(2.0 ** -24)
+    f = jnp.floor(jnp.log(u) / np.float32(math.log1p(-p)))
+    f = jnp.clip(f, 0, G).astype(jnp.int32)
+    for _ in range(2):
+        f = jnp.where((f < G) & (table[jnp.minimum(f + 1, G)] > h), f + 1, f)
+        f = jnp.where((f >= 1) & (table[f] <= h), f - 1, f)
+    return f
+
+
+@eqx.filter_jit
+def _rows_batch(pc, rows):
+    return jax.vmap(pc._row)(rows)
+
+
+@eqx.filter_jit
+def _row_jit(pc, j):
+    return pc._row(j)
 
 
 class ProceduralConn(eqx.Module):
@@ -147,6 +179,9 @@ class ProceduralConn(eqx.Module):
         ``targets[valid]`` are the (sorted) postsynaptic indices; invalid slots
         hold ``n_post``.
         """
+        return _row_jit(self, j)
+
+    def _row(self, j):
         k_max = self.k_max
         if k_max == 0:
             z = jnp.zeros((0,), jnp.int32)
@@ -157,7 +192,7 @@ class ProceduralConn(eqx.Module):
         ctr = jnp.arange(k_max, dtype=jnp.uint32)
         h = hash_u32(seed, ju, ctr, 0)
         tab = jnp.asarray(self.table())
-        skipped = tab.shape[0] - jnp.searchsorted(tab, h, side="right").astype(jnp.int32)
+        skipped = _skips(h, tab, self.p)
         pos = jnp.cumsum(skipped + 1) - 1
         valid = pos < self.n_cand
         if not self.allow_self:
@@ -172,13 +207,15 @@ class ProceduralConn(eqx.Module):
         return targets, valid, w
 
     def _rows_np(self, chunk=4096):
-        f = jax.jit(jax.vmap(self.row))
         ts, vs, ws = [], [], []
+        chunk = min(chunk, max(self.n_pre, 1))
         for s in range(0, self.n_pre, chunk):
-            t, v, w = f(jnp.arange(s, min(s + chunk, self.n_pre)))
-            ts.append(np.asarray(t))
-            vs.append(np.asarray(v))
-            ws.append(np.asarray(w))
+            n = min(chunk, self.n_pre - s)
+            rows = jnp.minimum(jnp.arange(s, s + chunk, dtype=jnp.int32), self.n_pre - 1)
+            t, v, w = _rows_batch(self, rows)
+            ts.append(np.asarray(t)[:n])
+            vs.append(np.asarray(v)[:n])
+            ws.append(np.asarray(w)[:n])
         if not ts:
             return (np.zeros((0, self.k_max), np.int32), np.zeros((0, self.k_max), bool),
                     np.zeros((0, self.k_max)))

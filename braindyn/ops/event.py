@@ -212,8 +212,13 @@ def _csr_matvec(conn: CSR, spikes, weight, method, chunk):
     rows = _csr_rows(conn.indptr, conn.nnz)
     indptr = jnp.asarray(conn.indptr, jnp.int32)
     indices = jnp.asarray(conn.indices, jnp.int32)
-    return _csr_primal(s, w, indptr, indices, rows, conn.n_post, conn.max_row, homo, method,
-                       chunk)
+    return _csr_apply(s, w, indptr, indices, rows, conn.n_post, conn.max_row, homo, method,
+                      chunk)
+
+
+# Jitted entry point: the connectivity arrays are arguments, never constants
+# that XLA would try to fold (which made eager calls compile for seconds).
+_csr_apply = jax.jit(_csr_primal, static_argnums=(5, 6, 7, 8, 9))
 
 
 # -------------------------------------------------------------- procedural
@@ -286,6 +291,9 @@ def _proc_primal_jvp(skel, chunk, primals, tangents):
     return out, tan + dweight * counts
 
 
+_proc_apply = jax.jit(_proc_primal, static_argnums=(0, 3))
+
+
 def _proc_matvec(pc: ProceduralConn, spikes, weight, chunk):
     factor = jnp.asarray(1.0 if weight is None else weight)
     if factor.ndim != 0:
@@ -295,7 +303,7 @@ def _proc_matvec(pc: ProceduralConn, spikes, weight, chunk):
     w = jnp.asarray(pc.weight, dtype)
     s = _prep_spikes(spikes, pc.n_pre, dtype)
     skel = eqx.tree_at(lambda c: c.weight, pc, None)
-    out = _proc_primal(skel, s, w, chunk)
+    out = _proc_apply(skel, s, w, chunk)
     return out if weight is None else out * factor.astype(dtype)
 
 

@@ -1,0 +1,120 @@
+"""Event propagation: FFI kernel == pure JAX == dense reference; jit/scan/vmap/grad."""
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+import braindyn.connect as bc
+from braindyn.ops import event_matvec, ffi_available
+
+METHODS = ["jax", "segment", "auto"] + (["ffi"] if ffi_available() else [])
+FT = jnp.result_type(float)   # float32, or float64 under jax_enable_x64
+TOL = dict(rtol=1e-5, atol=1e-4) if FT == jnp.float32 else dict(rtol=1e-10, atol=1e-10)
+
+rng = np.random.default_rng(0)
+CONN = bc.fixed_prob(120, 90, 0.15, seed=3)
+W = rng.normal(size=CONN.nnz).astype(FT)
+DENSE_W = CONN.to_dense(W)
+DENSE_1 = CONN.to_dense(np.ones(CONN.nnz, FT))
+
+SPIKES = {
+    "random": rng.random(120) < 0.2,
+    "zero": np.zeros(120, bool),
+    "all": np.ones(120, bool),
+}
+
+
+def test_ffi_kernel_builds_on_this_machine():
+    # the CPU kernel is the default on CPU: make a broken build visible
+    assert ffi_available()
+
+
+@pytest.mark.parametrize("method", METHODS)
+@pytest.mark.parametrize("kind", list(SPIKES))
+@pytest.mark.parametrize("as_float", [False, True])
+def test_csr_matches_dense(method, kind, as_float):
+    s = SPIKES[kind]
+    sv = s.astype(FT) * (1.5 if as_float else 1.0) if as_float else s
+    ref_w = np.asarray(sv, np.float64) @ DENSE_W
+    ref_1 = np.asarray(sv, np.float64) @ DENSE_1
+    np.testing.assert_allclose(event_matvec(CONN, sv, W, method=method), ref_w, **TOL)
+    np.testing.assert_allclose(event_matvec(CONN, sv, 0.7, method=method), 0.7 * ref_1, **TOL)
+    np.testing.assert_allclose(event_matvec(jnp.asarray(DENSE_W), sv), ref_w, **TOL)
+
+
+@pytest.mark.parametrize("method", METHODS)
+def test_float_spike_values_and_dtype(method):
+    s = (rng.random(120) * (rng.random(120) < 0.3)).astype(FT)
+    out = event_matvec(CONN, s, W, method=method)
+    assert out.dtype == FT and out.shape == (90,)
+    np.testing.assert_allclose(out, s @ DENSE_W, **TOL)
+    out32 = event_matvec(CONN, s.astype(np.float32), W.astype(np.float32), method=method)
+    assert out32.dtype == jnp.float32
+
+
+@pytest.mark.parametrize("method", [m for m in METHODS if m != "auto"])
+def test_inside_jit_scan_and_vmap(method):
+    bank = jnp.asarray(rng.random((25, 120)) < 0.1)
+
+    @jax.jit
+    def run(w):
+        def step(acc, s):
+            y = event_matvec(CONN, s, w, method=method)
+            return acc + y, y
+        return jax.lax.scan(step, jnp.zeros(90, FT), bank)
+
+    acc, ys = run(jnp.asarray(W))
+    ref = np.asarray(bank, FT) @ DENSE_W
+    np.testing.assert_allclose(ys, ref, **TOL)
+    np.testing.assert_allclose(acc, ref.sum(0), rtol=1e-4, atol=1e-3)
+    vm = jax.vmap(lambda s: event_matvec(CONN, s, W, method=method))(bank)
+    np.testing.assert_allclose(vm, ref, **TOL)
+    # batched weights too
+    ws = jnp.stack([jnp.asarray(W), 2 * jnp.asarray(W)])
+    vw = jax.vmap(lambda w: event_matvec(CONN, bank[0], w, method=method))(ws)
+    np.testing.assert_allclose(vw[1], 2 * ref[0], **TOL)
+
+
+@pytest.mark.parametrize("method", [m for m in METHODS if m != "auto"])
+def test_gradients(method):
+    s = jnp.asarray((rng.random(120) < 0.3).astype(FT))
+    c = jnp.asarray(rng.normal(size=90).astype(FT))
+    gw, gs = jax.grad(lambda w, s: event_matvec(CONN, s, w, method=method) @ c,
+                      argnums=(0, 1))(jnp.asarray(W), s)
+    pre, post = CONN.to_ij()
+    np.testing.assert_allclose(gw, np.asarray(s)[pre] * np.asarray(c)[post], **TOL)
+    np.testing.assert_allclose(gs, DENSE_W @ np.asarray(c), **TOL)
+    g0 = jax.grad(lambda a: event_matvec(CONN, s > 0, a, method=method) @ c)(jnp.asarray(0.5, FT))
+    np.testing.assert_allclose(g0, np.asarray(s) @ DENSE_1 @ np.asarray(c), **TOL)
+    # forward mode agrees
+    _, jv = jax.jvp(lambda w: event_matvec(CONN, s, w, method=method), (jnp.asarray(W),),
+                    (jnp.asarray(W),))
+    np.testing.assert_allclose(jv, np.asarray(s) @ DENSE_W, **TOL)
+
+
+def test_procedural_equals_its_csr():
+    pc = bc.ProceduralConn(150, 110, 0.1, seed=4, weight=0.3, weight_std=0.05)
+    csr, w = pc.to_csr(), pc.csr_weights()
+    for kind in ("random", "zero", "all"):
+        s = np.resize(SPIKES[kind], 150)
+        np.testing.assert_allclose(event_matvec(pc, s), event_matvec(csr, s, w, method="jax"),
+                                   **TOL)
+    s = jnp.asarray(rng.random(150).astype(FT))
+    np.testing.assert_allclose(event_matvec(pc, s), s @ csr.to_dense(w), **TOL)
+    g = jax.grad(lambda s: event_matvec(pc, s).sum())(s)
+    np.testing.assert_allclose(g, csr.to_dense(w).sum(1), **TOL)
+    gp = jax.grad(lambda pc: event_matvec(pc, s > 0.5).sum())(pc)
+    np.testing.assert_allclose(gp.weight, (np.asarray(s) > 0.5) @ csr.to_dense(1.0).sum(1),
+                               **TOL)
+
+
+@pytest.mark.parametrize("call, name", [
+    (lambda: event_matvec(CONN, np.zeros(7, bool)), "spikes"),
+    (lambda: event_matvec(CONN, SPIKES["random"], np.ones(3)), "weight"),
+    (lambda: event_matvec(CONN, SPIKES["random"], method="cuda"), "method"),
+    (lambda: event_matvec(CONN, SPIKES["random"], chunk=0), "chunk"),
+    (lambda: event_matvec(np.ones(4), np.ones(4, bool)), "conn"),
+])
+def test_bad_inputs(call, name):
+    with pytest.raises(ValueError, match=name):
+        call()
