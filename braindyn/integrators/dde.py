@@ -33,6 +33,7 @@ from __future__ import annotations
 
 import numbers
 
+import equinox as eqx
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -246,55 +247,60 @@ def integrate_dde(
     cs = [float(c) for c in tab.c]
     plans = [[_lookup_plan(t, c, dt) for t in tau_trees] for c in cs]
 
-    # prefill the buffer with the history at t0 + j dt, j = -(L-1) .. 0 (slot j mod L)
-    js = np.arange(-(L - 1), 1)
-    slots = np.mod(js, L)
-    order = np.argsort(slots)
+    @eqx.filter_jit
+    def _core(y0, args):
+        # one compilation for the whole run (no op-by-op dispatch)
+        # prefill the buffer with the history at t0 + j dt, j = -(L-1) .. 0 (slot j mod L)
+        js = np.arange(-(L - 1), 1)
+        slots = np.mod(js, L)
+        order = np.argsort(slots)
 
-    def hist_val_der(t):
-        return jax.jvp(lambda s: phi(s), (t,), (jnp.ones_like(t),))
+        def hist_val_der(t):
+            return jax.jvp(lambda s: phi(s), (t,), (jnp.ones_like(t),))
 
-    tj = jnp.asarray(t0 + js[order] * dt, dtype)
-    Yh, Dh = jax.vmap(hist_val_der)(tj)
-    Yh = jax.tree.map(lambda h, a: jnp.broadcast_to(h, (L,) + a.shape).astype(a.dtype), Yh, y0)
-    Dh = jax.tree.map(lambda h, a: jnp.broadcast_to(h, (L,) + a.shape).astype(a.dtype), Dh, y0)
-    buf0 = (Yh, Dh, Dh)
+        tj = jnp.asarray(t0 + js[order] * dt, dtype)
+        Yh, Dh = jax.vmap(hist_val_der)(tj)
+        Yh = jax.tree.map(lambda h, a: jnp.broadcast_to(h, (L,) + a.shape).astype(a.dtype), Yh, y0)
+        Dh = jax.tree.map(lambda h, a: jnp.broadcast_to(h, (L,) + a.shape).astype(a.dtype), Dh, y0)
+        buf0 = (Yh, Dh, Dh)
 
-    def call_f(t, y, buf, n, stage):
-        zs = [_delayed(buf, p, n, L, dt, interp, False) for p in plans[stage]]
-        z = tuple(zs) if multi else zs[0]
-        if neutral:
-            dzs = [_delayed(buf, p, n, L, dt, interp, True) for p in plans[stage]]
-            return f(t, y, z, tuple(dzs) if multi else dzs[0], args)
-        return f(t, y, z, args)
+        def call_f(t, y, buf, n, stage):
+            zs = [_delayed(buf, p, n, L, dt, interp, False) for p in plans[stage]]
+            z = tuple(zs) if multi else zs[0]
+            if neutral:
+                dzs = [_delayed(buf, p, n, L, dt, interp, True) for p in plans[stage]]
+                return f(t, y, z, tuple(dzs) if multi else dzs[0], args)
+            return f(t, y, z, args)
 
-    def body(carry, n):
-        y, (Y, DL, DR) = carry
-        slot = jnp.mod(n, L)
-        Y = jax.tree.map(lambda b, v: b.at[slot].set(v), Y, y)
-        t = t0 + n * dt
-        k1 = call_f(t, y, (Y, DL, DR), n, 0)
-        DR = jax.tree.map(lambda b, v: b.at[slot].set(v), DR, k1)
-        DL = jax.tree.map(lambda b, v: b.at[slot].set(jnp.where(n > 0, v, b[slot])), DL, k1)
-        buf = (Y, DL, DR)
-        ks = [k1]
-        for i in range(1, tab.stages):
-            yi = tree_axpy(y, dt, list(zip(tab.A[i, :i].tolist(), ks)))
-            ks.append(call_f(t + cs[i] * dt, yi, buf, n, i))
-        y_new = tree_axpy(y, dt, list(zip(tab.b.tolist(), ks)))
-        return (y_new, buf), None
+        def body(carry, n):
+            y, (Y, DL, DR) = carry
+            slot = jnp.mod(n, L)
+            Y = jax.tree.map(lambda b, v: b.at[slot].set(v), Y, y)
+            t = t0 + n * dt
+            k1 = call_f(t, y, (Y, DL, DR), n, 0)
+            DR = jax.tree.map(lambda b, v: b.at[slot].set(v), DR, k1)
+            DL = jax.tree.map(lambda b, v: b.at[slot].set(jnp.where(n > 0, v, b[slot])), DL, k1)
+            buf = (Y, DL, DR)
+            ks = [k1]
+            for i in range(1, tab.stages):
+                yi = tree_axpy(y, dt, list(zip(tab.A[i, :i].tolist(), ks)))
+                ks.append(call_f(t + cs[i] * dt, yi, buf, n, i))
+            y_new = tree_axpy(y, dt, list(zip(tab.b.tolist(), ks)))
+            return (y_new, buf), None
 
-    idx = jnp.arange(n_steps)
-    if save_every == 0:
-        (y, _), _ = jax.lax.scan(body, (y0, buf0), idx)
-        return y
-    n_out = n_steps // save_every
+        idx = jnp.arange(n_steps)
+        if save_every == 0:
+            (y, _), _ = jax.lax.scan(body, (y0, buf0), idx)
+            return y
+        n_out = n_steps // save_every
 
-    def outer(carry, blk):
-        carry, _ = jax.lax.scan(body, carry, blk)
-        return carry, carry[0]
+        def outer(carry, blk):
+            carry, _ = jax.lax.scan(body, carry, blk)
+            return carry, carry[0]
 
-    _, ys = jax.lax.scan(outer, (y0, buf0), idx.reshape(n_out, save_every))
-    ys = jax.tree.map(lambda a, b: jnp.concatenate([a[None], b]), y0, ys)
-    ts = t0 + dt * save_every * jnp.arange(n_out + 1)
-    return ts, ys
+        _, ys = jax.lax.scan(outer, (y0, buf0), idx.reshape(n_out, save_every))
+        ys = jax.tree.map(lambda a, b: jnp.concatenate([a[None], b]), y0, ys)
+        ts = t0 + dt * save_every * jnp.arange(n_out + 1)
+        return ts, ys
+
+    return _core(y0, args)

@@ -38,6 +38,7 @@ from __future__ import annotations
 
 import math
 
+import equinox as eqx
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -94,47 +95,52 @@ def _run(kind, f, y0, t0, t1, dt, alpha, args, memory_length, save_every, owner)
             c[j] = c[j - 1] * (1 - (1 + alpha) / j)
         w = c[1:]
         coef = ha
-    slots = jnp.arange(M)
+    @eqx.filter_jit
+    def _core(y0, args):
+        # one compilation for the whole run (no op-by-op dispatch)
+        slots = jnp.arange(M)
 
-    def conv(buf, latest, count):
-        idx = jnp.mod(latest - slots, M)
-        wt = jnp.where(idx < count, jnp.asarray(w)[idx], 0.0)
-        return jax.tree.map(lambda b: jnp.tensordot(wt.astype(b.dtype), b, axes=1), buf)
+        def conv(buf, latest, count):
+            idx = jnp.mod(latest - slots, M)
+            wt = jnp.where(idx < count, jnp.asarray(w)[idx], 0.0)
+            return jax.tree.map(lambda b: jnp.tensordot(wt.astype(b.dtype), b, axes=1), buf)
 
-    def write(buf, k, q):
-        return jax.tree.map(lambda b, v: b.at[jnp.mod(k, M)].set(v), buf, q)
+        def write(buf, k, q):
+            return jax.tree.map(lambda b, v: b.at[jnp.mod(k, M)].set(v), buf, q)
 
-    def body(carry, k):
-        y, buf = carry
-        fk = f(t0 + k * dt, y, args)
-        if kind == "euler":
-            buf = write(buf, k, fk)
-            S = conv(buf, k, k + 1)
-            y_new = jax.tree.map(lambda a, s: a + coef * s, y0, S)
-        elif kind == "gl":
-            buf = write(buf, k, jax.tree.map(jnp.subtract, y, y0))
-            S = conv(buf, k, k + 1)
-            y_new = jax.tree.map(lambda a, s, g: a - s + coef * g, y0, S, fk)
-        else:
-            S = conv(buf, k - 1, k)
-            y_new = jax.tree.map(lambda a, s, g: a - s + coef * g, y, S, fk)
-            buf = write(buf, k, jax.tree.map(jnp.subtract, y_new, y))
-        return (y_new, buf), None
+        def body(carry, k):
+            y, buf = carry
+            fk = f(t0 + k * dt, y, args)
+            if kind == "euler":
+                buf = write(buf, k, fk)
+                S = conv(buf, k, k + 1)
+                y_new = jax.tree.map(lambda a, s: a + coef * s, y0, S)
+            elif kind == "gl":
+                buf = write(buf, k, jax.tree.map(jnp.subtract, y, y0))
+                S = conv(buf, k, k + 1)
+                y_new = jax.tree.map(lambda a, s, g: a - s + coef * g, y0, S, fk)
+            else:
+                S = conv(buf, k - 1, k)
+                y_new = jax.tree.map(lambda a, s, g: a - s + coef * g, y, S, fk)
+                buf = write(buf, k, jax.tree.map(jnp.subtract, y_new, y))
+            return (y_new, buf), None
 
-    buf0 = jax.tree.map(lambda a: jnp.zeros((M,) + a.shape, a.dtype), y0)
-    idx = jnp.arange(n)
-    if save_every == 0:
-        (y, _), _ = jax.lax.scan(body, (y0, buf0), idx)
-        return y
-    n_out = n // save_every
+        buf0 = jax.tree.map(lambda a: jnp.zeros((M,) + a.shape, a.dtype), y0)
+        idx = jnp.arange(n)
+        if save_every == 0:
+            (y, _), _ = jax.lax.scan(body, (y0, buf0), idx)
+            return y
+        n_out = n // save_every
 
-    def outer(carry, blk):
-        carry, _ = jax.lax.scan(body, carry, blk)
-        return carry, carry[0]
+        def outer(carry, blk):
+            carry, _ = jax.lax.scan(body, carry, blk)
+            return carry, carry[0]
 
-    _, ys = jax.lax.scan(outer, (y0, buf0), idx.reshape(n_out, save_every))
-    ys = jax.tree.map(lambda a, b: jnp.concatenate([a[None], b]), y0, ys)
-    return t0 + dt * save_every * jnp.arange(n_out + 1), ys
+        _, ys = jax.lax.scan(outer, (y0, buf0), idx.reshape(n_out, save_every))
+        ys = jax.tree.map(lambda a, b: jnp.concatenate([a[None], b]), y0, ys)
+        return t0 + dt * save_every * jnp.arange(n_out + 1), ys
+
+    return _core(y0, args)
 
 
 def integrate_caputo(
