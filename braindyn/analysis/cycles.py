@@ -393,6 +393,12 @@ def continue_cycles(vf, hopf: SpecialPoint, p: dict | None = None, *, p_range=No
             return "period above max_period (homoclinic approach?)"
         if w[m] <= 0 or not np.all(np.isfinite(w)):
             return "diverged"
+        if n_seg > 1:
+            X = w[:m].reshape(n_seg, n)
+            amp = np.max(np.linalg.norm(X - X.mean(0), axis=1))
+            state["amp_max"] = max(state.get("amp_max", 0.0), amp)
+            if amp < 0.5 * eps and state["amp_max"] > 4 * eps:
+                return "amplitude -> 0 (reached another Hopf point)"
         return None
 
     def on_step(w, t):
