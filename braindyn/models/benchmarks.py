@@ -44,7 +44,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from .._errors import BraindynError, check_choice
-from ..connect import CSR, ProceduralConn, fixed_prob
+from ..connect import CSR, ProceduralConn, fixed_prob, from_ij
 from ..core import SpikingNeuron, default_float
 from ..integrators.exp import exprel
 from ..network import Network
@@ -256,10 +256,11 @@ def _connectivity(storage, n, lo, hi, p, seed):
         return ProceduralConn(n, n, p, seed=seed), (lo, hi)
     # the same synapses as the procedural storage would give, or a fast host generator
     if storage in ("csr", "dense"):
-        block = fixed_prob(hi - lo, n, p, seed=seed)
-    else:  # "csr-procedural", "dense-procedural": the procedural synapses, stored
-        block = ProceduralConn(hi - lo, n, p, seed=seed).to_csr()
-    full = _rows_block(block, n, lo)
+        full = _rows_block(fixed_prob(hi - lo, n, p, seed=seed), n, lo)
+    else:  # "csr-procedural", "dense-procedural": rows lo:hi of the procedural synapses, stored
+        pre, post = ProceduralConn(n, n, p, seed=seed).to_csr().to_ij()
+        keep = (pre >= lo) & (pre < hi)
+        full = from_ij(pre[keep], post[keep], n, n)
     if storage.startswith("dense"):
         return full.to_dense(dtype=np.float32), None
     return full, None
