@@ -201,7 +201,7 @@ def simulate(model, state, n_steps: int, dt: float, *, inputs=None, input_states
     record_every : int
         Record every this many steps.
     t0 : float
-        Time (ms) at the start; step ``i`` starts at ``t0 + (step0 + i) dt``.
+        Time (ms) at the start of the first step; step ``step0 + i`` starts at ``t0 + i dt``.
     step0 : int
         Global index of the first step (keys are derived from it, so a run split in chunks
         draws the same random numbers as a single run).
@@ -237,7 +237,7 @@ def simulate(model, state, n_steps: int, dt: float, *, inputs=None, input_states
 
     def one_step(carry, i):
         s, istates, bad = carry
-        t = t0 + i * dt
+        t = t0 + (i - step0) * dt
         k = jax.random.fold_in(key, i)
         k_in, k_model = jax.random.split(k)
         vals, istates = _inputs.evaluate(inputs, istates, t, dt, k_in)
@@ -293,6 +293,7 @@ class RunResult:
     t_end: float
     n_steps: int
     status: str = "ok"
+    step0: int = 0
 
     def __getitem__(self, name):
         return self.records[name]
@@ -362,9 +363,9 @@ def _locate_nonfinite(model, state, istates, key, t0, step_bad, step0, inputs, d
     n_before = int(step_bad - step0)
     if n_before > 0:
         state, _, istates = eqx.filter_jit(simulate)(
-            model, state, n_before, dt, inputs=inputs, input_states=istates, record=lambda s: (), t0=t0,
-            step0=step0, key=key)
-    t = t0 + step_bad * dt
+            model, state, n_before, dt, inputs=inputs, input_states=istates, record=lambda s: {}, t0=jnp.asarray(t0),
+            step0=jnp.asarray(step0), key=key)
+    t = t0 + (step_bad - step0) * dt
     k = jax.random.fold_in(key, step_bad)
     k_in, k_model = jax.random.split(k)
     vals, _ = _inputs.evaluate(inputs, istates, t, dt, k_in)
@@ -406,8 +407,10 @@ def run(model, duration: float, dt: float = 0.1, *, inputs=None, state0=None, re
     key : int or PRNG key
         Seed of all randomness (initial state, inputs, noise). Same key, same run.
     t0, step0 : float, int
-        Start time and global step index (to continue a run: pass the previous
-        ``result.t_end`` and ``step0 + result.n_steps`` with ``state0=result.final_state``).
+        Start time (ms) and global index of the first step (random numbers are drawn per global
+        step, so to continue a run exactly pass ``t0=result.t_end``,
+        ``step0=result.step0 + result.n_steps``, ``state0=result.final_state`` and
+        ``input_states=result.input_states``).
     dtype : dtype, optional
         Float type of the state (``jnp.float32`` or ``jnp.float64``).
     time_label : {"end", "start"}
@@ -466,18 +469,19 @@ def run(model, duration: float, dt: float = 0.1, *, inputs=None, state0=None, re
     try:
         for nr in plan:
             ns = nr * record_every
-            out = _run_chunk(model, state, istates, k_run, t0, step, inputs, ns, dt, recorder, record_every,
-                             check_finite)
+            t_chunk = t0 + (step - step0) * dt
+            out = _run_chunk(model, state, istates, k_run, jnp.asarray(t_chunk), jnp.asarray(step), inputs, ns, dt,
+                             recorder, record_every, check_finite)
             new_state, recs, new_istates = out[0], out[1], out[2]
-            ts = t0 + (step + record_every * (np.arange(nr) + 1) - 1) * dt + shift
+            ts = t_chunk + (record_every * (np.arange(nr) + 1) - 1) * dt + shift
             if check_finite and int(out[3]) >= 0:
                 bad = int(out[3])
-                name, idx, val, before = _locate_nonfinite(model, state, istates, k_run, t0, bad, step, inputs, dt)
+                name, idx, val, before = _locate_nonfinite(model, state, istates, k_run, t_chunk, bad, step, inputs, dt)
                 keep = (bad - step) // record_every
                 recs_h = jax.tree.map(lambda x: np.asarray(x)[:keep], recs)
+                t_bad = t_chunk + (bad - step + 1) * dt
                 partial = _finish(chunks + [recs_h], ts_chunks + [ts[:keep]], state, istates, dt, t0,
-                                  t0 + bad * dt, bad - step0, "diverged", packed)
-                t_bad = t0 + (bad + 1) * dt
+                                  t_bad - dt, bad - step0, "diverged", packed, step0)
                 raise SimulationDiverged(
                     f"simulation diverged: variable {name!r} became {val} at step {bad} (t = {t_bad:g} ms), "
                     f"index {idx[0] if len(idx) == 1 else idx}; its value before that step was {before:g}. "
@@ -499,14 +503,14 @@ def run(model, duration: float, dt: float = 0.1, *, inputs=None, state0=None, re
     finally:
         if bar is not None:
             bar.close()
-    return _finish(chunks, ts_chunks, state, istates, dt, t0, t0 + n_steps * dt, n_steps, "ok", packed)
+    return _finish(chunks, ts_chunks, state, istates, dt, t0, t0 + n_steps * dt, n_steps, "ok", packed, step0)
 
 
-def _finish(chunks, ts_chunks, state, istates, dt, t_start, t_end, n_steps, status, packed_sizes):
+def _finish(chunks, ts_chunks, state, istates, dt, t_start, t_end, n_steps, status, packed_sizes, step0=0):
     records = _concat_records(chunks)
     ts = np.concatenate(ts_chunks) if ts_chunks else np.zeros(0)
     for k, n in packed_sizes.items():
         if k in records:
             records[k] = SpikeTrain(records[k], n, ts)
     return RunResult(ts=ts, records=dict(records), final_state=state, input_states=istates, dt=dt,
-                     t_start=t_start, t_end=t_end, n_steps=n_steps, status=status)
+                     t_start=t_start, t_end=t_end, n_steps=n_steps, status=status, step0=step0)
