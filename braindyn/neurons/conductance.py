@@ -137,6 +137,10 @@ class WangBuzsaki(_Conductance):
     with :math:`m_\\infty = \\alpha_m/(\\alpha_m + \\beta_m)` and the rates of
     :class:`~braindyn.neurons.channels.INa_WB` and :class:`~braindyn.neurons.channels.IK_WB`.
 
+    **Step size.** The gates are fast (:math:`\\phi = 5`): exponential Euler at dt = 0.1 ms
+    lengthens the ISI by about 25 % (I = 1: 22 ms instead of 16.75 ms); use dt = 0.01 ms
+    (ISIs within 5 %) or ``method="rk4"`` (exact to the step at dt = 0.01 ms).
+
     Parameters
     ----------
     ENa, EK, EL : float
