@@ -1,6 +1,6 @@
 """Lazy build, cache and registration of the C++ CPU event kernel (XLA FFI).
 
-The source ``csrc/event_csr.cc`` is compiled on first use with
+The source ``braindyn/ops/csrc/event_csr.cc`` (shipped as package data) is compiled on first use with
 ``$CXX`` (default ``g++``) ``-O3 -fPIC -shared -std=c++17`` against
 ``jax.ffi.include_dir()`` into ``$BRAINDYN_CACHE`` (default
 ``~/.cache/braindyn``). The file name carries a hash of the source, the
@@ -9,7 +9,7 @@ gets a fresh build. Concurrent processes never see a half-written library:
 each compiles into a private temporary file and ``os.replace`` publishes it
 atomically (two racing builds of the same source produce the same file).
 
-If there is no compiler, no source (e.g. an installed wheel without csrc/) or
+If there is no compiler, no source (e.g. a stripped installation) or
 the build fails, :func:`available` returns False, a warning is issued once and
 callers use the pure-JAX path.
 """
@@ -41,7 +41,7 @@ _state: dict = {"ok": None, "error": None, "path": None}
 
 def source_path() -> Path:
     env = os.environ.get("BRAINDYN_CSRC")
-    base = Path(env) if env else Path(__file__).resolve().parents[2] / "csrc"
+    base = Path(env) if env else Path(__file__).resolve().parent / "csrc"
     return base / "event_csr.cc"
 
 

@@ -9,7 +9,7 @@ its weights, :func:`event_matvec` returns
 Kernels (``method``):
 
 ``"ffi"``
-    C++ CPU kernel through the typed XLA FFI (``csrc/event_csr.cc``): walks
+    C++ CPU kernel through the typed XLA FFI (``braindyn/ops/csrc/event_csr.cc``): walks
     the spike vector and adds the rows of the spiking neurons, cost
     :math:`O(n_\mathrm{pre} + \text{synapses of spiking rows})`. CPU only.
     Batches from ``jax.vmap`` are handled inside the kernel.
