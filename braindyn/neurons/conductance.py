@@ -20,12 +20,17 @@ from .channels import Channel, IK_ML, IK_WB, ICa_ML, INa_WB
 __all__ = ["MorrisLecar", "WangBuzsaki", "ConductanceNeuron"]
 
 
-def _newton_rest(net, V0=-65.0, iters=40):
-    """Root of ``net(V)`` (the steady-state membrane current) by Newton's method from ``V0``."""
-    V = jnp.asarray(V0, float)
-    for _ in range(iters):
-        V = V - net(V) / jax.grad(net)(V)
-    return V
+@eqx.filter_jit
+def _newton_jit(model, I, V0, iters):
+    net = lambda V: model.steady_current(V) - I
+    return jax.lax.fori_loop(0, iters, lambda _, V: V - net(V) / jax.grad(net)(V), V0)
+
+
+def _newton_rest(model, I=0.0, V0=-65.0, iters=40):
+    """Root of ``model.steady_current(V) - I`` by Newton's method from ``V0`` (compiled once
+    per model structure)."""
+    dt = jnp.zeros(()).dtype
+    return _newton_jit(model, jnp.asarray(I, dt), jnp.asarray(V0, dt), iters)
 
 
 class _Conductance(SpikingNeuron):
@@ -107,12 +112,15 @@ class MorrisLecar(_Conductance):
     def W_inf(self, V):
         return 0.5 * (1.0 + jnp.tanh((V - self.V3) / self.V4))
 
+    def steady_current(self, V):
+        """Ionic current (uA/cm^2) with W at its steady state."""
+        m = 0.5 * (1.0 + jnp.tanh((V - self.V1) / self.V2))
+        return (self.g_Ca * m * (V - self.V_Ca) + self.g_K * self.W_inf(V) * (V - self.V_K)
+                + self.g_leak * (V - self.V_leak))
+
     def resting_potential(self, I=0.0):
         """V (mV) where the steady-state current balances ``I``."""
-        m = lambda V: 0.5 * (1.0 + jnp.tanh((V - self.V1) / self.V2))
-        net = lambda V: (self.g_Ca * m(V) * (V - self.V_Ca) + self.g_K * self.W_inf(V) * (V - self.V_K)
-                         + self.g_leak * (V - self.V_leak) - I)
-        return _newton_rest(net, -60.0)
+        return _newton_rest(self, I, -60.0)
 
     def initial(self):
         V0 = self.resting_potential() if self.V_init is None else jnp.asarray(self.V_init)
@@ -199,13 +207,14 @@ class WangBuzsaki(_Conductance):
         return (self.gNa * INa_WB.m_inf(V) ** 3 * h * (V - self.ENa) + self.gK * n ** 4 * (V - self.EK)
                 + self.gL * (V - self.EL))
 
+    def steady_current(self, V):
+        """Ionic current (uA/cm^2) with the gates at their steady state."""
+        g = self._gates_inf(V)
+        return self._I_ion(V, g["h"], g["n"])
+
     def resting_potential(self, I=0.0):
         """V (mV) where the steady-state current balances ``I``."""
-        def net(V):
-            g = self._gates_inf(V)
-            return self._I_ion(V, g["h"], g["n"]) - I
-
-        return _newton_rest(net, -65.0)
+        return _newton_rest(self, I, -65.0)
 
     def initial(self):
         V0 = self.resting_potential() if self.V_init is None else jnp.asarray(self.V_init)
@@ -324,13 +333,13 @@ class ConductanceNeuron(_Conductance):
         """The current of each channel (uA/cm^2, outward positive), ``{name: I}``."""
         return self._env(y["V"], self._split(y))[1]
 
+    def steady_current(self, V):
+        """Total ionic current (uA/cm^2) with every gate and pool at its steady state."""
+        return sum(self.currents(self._state_at(V)).values())
+
     def resting_potential(self, I=0.0):
         """V (mV) where the steady-state current balances ``I`` (Newton's method)."""
-        def net(V):
-            y = self._state_at(V)
-            return sum(self.currents(y).values()) - I
-
-        return _newton_rest(net, -65.0)
+        return _newton_rest(self, I, -65.0)
 
     def initial(self):
         V0 = self.resting_potential() if self.V_init is None else jnp.asarray(self.V_init)
