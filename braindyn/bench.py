@@ -56,7 +56,7 @@ def _kernel_name():
 
 
 def run_benchmark(name: str, n: int = 4000, duration: float = 1000.0, repeats: int = 3, *, seed: int = 1,
-                  dtype=None, storage: str = "csr", dt: float | None = None) -> dict:
+                  dtype=None, storage: str = "csr", dt: float | None = None, fused: bool | None = None) -> dict:
     """Build, compile and run the benchmark ``name``; return the timings and the firing rate.
 
     Parameters
@@ -76,6 +76,8 @@ def run_benchmark(name: str, n: int = 4000, duration: float = 1000.0, repeats: i
         Connectivity storage (see :func:`braindyn.models.benchmarks.build`).
     dt : float, optional
         Step (ms); default the benchmark's 0.1.
+    fused : bool, optional
+        One projection for both synapse types (default for CSR; see ``build``).
 
     Returns
     -------
@@ -94,7 +96,7 @@ def run_benchmark(name: str, n: int = 4000, duration: float = 1000.0, repeats: i
         raise BraindynError(f"duration={duration} ms is shorter than one step ({dt} ms). Fix: e.g. --duration 1000.")
 
     t0 = time.perf_counter()
-    net, state0 = B.build(name, n, seed=seed, dtype=dtype, storage=storage)
+    net, state0 = B.build(name, n, seed=seed, dtype=dtype, storage=storage, fused=fused)
     params, static = eqx.partition(net, eqx.is_array)
     jax.block_until_ready((params, state0))
     build_s = time.perf_counter() - t0

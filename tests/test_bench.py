@@ -36,11 +36,18 @@ def test_run_benchmark_small(name, lo, hi):
 
 
 def test_connectivity_is_80_inputs_per_neuron_with_empty_rows_outside_the_block():
-    net, _ = B.build("coba", 1000)
+    net, _ = B.build("coba", 1000, fused=False)
     exc, inh = net.projections["exc"].conn, net.projections["inh"].conn
     assert exc.out_degree()[800:].sum() == 0 and inh.out_degree()[:800].sum() == 0
     indeg = exc.in_degree() + inh.in_degree()
     assert 70 < indeg.mean() < 90
+
+
+def test_fused_projection_gives_identical_activity():
+    """One n x 2n CSR with stacked ge/gi channels = two projections with the same synapses."""
+    a = run_benchmark("coba", n=300, duration=40.0, repeats=1, storage="csr")
+    b = run_benchmark("coba", n=300, duration=40.0, repeats=1, storage="csr", fused=False)
+    assert a["spikes"] == b["spikes"] > 0 and a["n_synapses"] == b["n_synapses"]
 
 
 def test_storages_give_identical_activity():

@@ -33,7 +33,7 @@ Example
 >>> from braindyn.models.benchmarks import build
 >>> net, state0 = build("coba", n=400)
 >>> sorted(net.projections)
-['exc', 'inh']
+['syn']
 """
 from __future__ import annotations
 
@@ -77,7 +77,28 @@ def _g(args, name):
     return args.get(name, 0.0)
 
 
-class COBALIF(SpikingNeuron):
+def _split_stacked(inputs, n):
+    """Inputs with a stacked ``"g"`` of shape ``(2n,)`` -> ``"ge"`` (first half) and ``"gi"``."""
+    if not isinstance(inputs, dict) or "g" not in inputs:
+        return inputs
+    out = dict(inputs)
+    g = out.pop("g")
+    for name, part in (("ge", g[:n]), ("gi", g[n:])):
+        out[name] = out[name] + part if name in out else part
+    return out
+
+
+class _StackedConductances:
+    """Lets a neuron take its excitatory and inhibitory conductances either as inputs ``ge`` and
+    ``gi`` or as one stacked input ``g = [ge, gi]`` of shape ``(2n,)``: the output of a single
+    projection whose connectivity targets ``2n`` receptor channels (one event kernel call per
+    step for both synapse types, see :func:`build`)."""
+
+    def step(self, state, inputs, t, dt, key=None):
+        return SpikingNeuron.step(self, state, _split_stacked(inputs, self.n), t, dt, key)
+
+
+class COBALIF(_StackedConductances, SpikingNeuron):
     r"""LIF with excitatory and inhibitory conductances as inputs (COBA benchmark neuron).
 
     .. math:: \tau_m \dot V = -(V - E_L) + g_e (E_e - V) + g_i (E_i - V) + I_b + I
@@ -125,7 +146,7 @@ class COBALIF(SpikingNeuron):
         return {"V": self.reset_to(y["V"], self.V_reset, spike)}
 
 
-class CUBALIF(SpikingNeuron):
+class CUBALIF(_StackedConductances, SpikingNeuron):
     r"""LIF with current-based (voltage) synaptic inputs (CUBA benchmark neuron).
 
     .. math:: \tau_m \dot V = -(V - E_L) + g_e + g_i + I
@@ -184,7 +205,7 @@ def traub_rates(V, V_T):
     }
 
 
-class TraubHH(SpikingNeuron):
+class TraubHH(_StackedConductances, SpikingNeuron):
     r"""Traub--Miles Hodgkin--Huxley neuron of the COBA-HH benchmark, conductances as inputs.
 
     .. math::
@@ -269,7 +290,22 @@ def _connectivity(storage, n, lo, hi, p, seed):
 STORAGES = ("csr", "dense", "procedural", "csr-procedural", "dense-procedural")
 
 
-def build(name: str, n: int = 4000, *, seed: int = 1, dtype=None, storage: str = "csr", key=None):
+def _fused_conn(n, ne, p, seed):
+    """One CSR ``n x 2n``: excitatory rows target channels ``0:n`` (ge), inhibitory rows ``n:2n`` (gi).
+
+    The same synapses as the two separate projections of ``fused=False`` (same seeds)."""
+    ce = fixed_prob(ne, n, p, seed=seed)
+    ci = fixed_prob(n - ne, n, p, seed=seed + 1)
+    ipe, ipi = np.asarray(ce.indptr, np.int64), np.asarray(ci.indptr, np.int64)
+    indptr = np.concatenate([ipe, ipi[1:] + ipe[-1]])
+    indices = np.concatenate([np.asarray(ce.indices, np.int64), np.asarray(ci.indices, np.int64) + n])
+    conn = CSR(indptr.astype(np.int32), indices.astype(np.int32), n, 2 * n, max_row=max(ce.max_row, ci.max_row),
+               validate=False)
+    return conn, ce.nnz
+
+
+def build(name: str, n: int = 4000, *, seed: int = 1, dtype=None, storage: str = "csr", fused: bool | None = None,
+          key=None):
     """Build a benchmark network and its initial state.
 
     Parameters
@@ -284,38 +320,51 @@ def build(name: str, n: int = 4000, *, seed: int = 1, dtype=None, storage: str =
     storage : str
         ``"csr"`` (default), ``"dense"``, ``"procedural"`` (regenerated every step),
         ``"csr-procedural"``/``"dense-procedural"`` (the procedural synapses, stored).
+    fused : bool, optional
+        One projection ``"syn"`` whose CSR targets ``2n`` channels (``ge`` then ``gi``, with one
+        per-synapse weight and one time constant per channel), delivered as the stacked input
+        ``g``: one event-kernel call per step instead of two. Default: True for ``storage="csr"``.
+        Otherwise two projections ``"exc"`` (rows ``0:n_exc``, target ``ge``) and ``"inh"``
+        (target ``gi``). Both forms hold the same synapses and give the same activity.
 
     Returns
     -------
-    ``(network, state0)``. The population is ``"P"`` (excitatory neurons first); the projections
-    ``"exc"`` (rows ``0:n_exc``) and ``"inh"``.
+    ``(network, state0)``. The population is ``"P"`` (excitatory neurons first).
     """
     check_choice("benchmark", name, NAMES, "build")
     check_choice("storage", storage, STORAGES, "build")
     if not isinstance(n, int) or n < 10:
         raise BraindynError(f"benchmark size n must be an integer >= 10, got {n!r}. Fix: e.g. n=4000.")
+    fused = (storage == "csr") if fused is None else bool(fused)
+    if fused and storage != "csr":
+        raise BraindynError(f"build: fused=True needs storage='csr', got storage={storage!r}. Fix: fused=False.")
     dtype = dtype or default_float()
     ne, ni, p = sizes(n)
-    ce, re_ = _connectivity(storage, n, 0, ne, p, seed)
-    ci, ri = _connectivity(storage, n, ne, n, p, seed + 1)
-    if name == "coba":
-        P, neuron = COBA, COBALIF(n=n)
-        we, wi = P["we"], P["wi"]
-    elif name == "cuba":
-        P, neuron = CUBA, CUBALIF(n=n)
-        we, wi = P["we"], P["wi"]
+    P, neuron = {"coba": (COBA, COBALIF), "cuba": (CUBA, CUBALIF), "cobahh": (COBAHH, TraubHH)}[name]
+    neuron = neuron(n=n)
+    if fused:
+        conn, n_exc_syn = _fused_conn(n, ne, p, seed)
+        w = np.where(np.arange(conn.nnz) < n_exc_syn, P["we"], P["wi"]).astype(np.float32)
+        tau = np.concatenate([np.full(n, P["tau_e"]), np.full(n, P["tau_i"])]).astype(np.float32)
+        projs = {"syn": SynapticProjection("P", "P", conn, w, Exponential(jnp.asarray(tau)), CurrentOutput(),
+                                           target="g", channels=2)}
     else:
-        P, neuron = COBAHH, TraubHH(n=n)
-        we, wi = P["we"], P["wi"]
-    exc = SynapticProjection("P", "P", ce, we, Exponential(P["tau_e"]), CurrentOutput(), target="ge", pre_range=re_)
-    inh = SynapticProjection("P", "P", ci, wi, Exponential(P["tau_i"]), CurrentOutput(), target="gi", pre_range=ri)
-    net = Network({"P": neuron}, {"exc": exc, "inh": inh})
+        ce, re_ = _connectivity(storage, n, 0, ne, p, seed)
+        ci, ri = _connectivity(storage, n, ne, n, p, seed + 1)
+        projs = {"exc": SynapticProjection("P", "P", ce, P["we"], Exponential(P["tau_e"]), CurrentOutput(),
+                                           target="ge", pre_range=re_),
+                 "inh": SynapticProjection("P", "P", ci, P["wi"], Exponential(P["tau_i"]), CurrentOutput(),
+                                           target="gi", pre_range=ri)}
+    net = Network({"P": neuron}, projs)
     key = jax.random.PRNGKey(seed) if key is None else key
     state = net.init_state(key=key, dtype=dtype)
     if name == "cobahh":
         k1, k2 = jax.random.split(jax.random.fold_in(key, 7))
         ge = jnp.clip((jax.random.normal(k1, (n,)) * 1.5 + 4.0) * 10.0, 0.0, None).astype(dtype)
         gi = jnp.clip((jax.random.normal(k2, (n,)) * 12.0 + 20.0) * 10.0, 0.0, None).astype(dtype)
-        state["proj"]["exc"]["syn"]["g"] = ge
-        state["proj"]["inh"]["syn"]["g"] = gi
+        if fused:
+            state["proj"]["syn"]["syn"]["g"] = jnp.concatenate([ge, gi])
+        else:
+            state["proj"]["exc"]["syn"]["g"] = ge
+            state["proj"]["inh"]["syn"]["g"] = gi
     return net, state

@@ -84,6 +84,13 @@ class SynapticProjection(Projection):
         Time step (ms) used to convert the delays; a run with another dt raises an error.
     method : str, optional
         Kernel of :func:`~braindyn.ops.event_matvec` (default: automatic).
+    channels : int
+        Number of receptor channels stacked in the connectivity's columns: column
+        ``c * n + i`` is channel ``c`` of postsynaptic neuron ``i`` (so ``conn`` is
+        ``n_pre x channels * n``), and the contribution has shape ``(channels * n,)``; the
+        postsynaptic model must accept such a stacked input (e.g. the benchmark neurons' ``g``).
+        One event-kernel call then serves several synapse types; kinetics parameters may be
+        per channel entry (e.g. ``Exponential(tau=array of channels * n)``). Default 1.
     pre_range : (int, int), optional
         Only presynaptic neurons ``start <= j < stop`` project (the spikes of the others are
         masked), e.g. the excitatory block of a population. For stored connectivity it is
@@ -117,12 +124,16 @@ class SynapticProjection(Projection):
     hom_delay: int = eqx.field(static=True)
     het_delay: int = eqx.field(static=True)
     pre_range: Optional[tuple] = eqx.field(static=True)
+    channels: int = eqx.field(static=True)
 
     def __init__(self, pre, post, conn, weight=None, synapse: Synapse | None = None, output: Output | None = None,
                  delay=0.0, stp=None, plasticity=None, *, target: str = "I", dt: float = 0.1,
-                 method: Optional[str] = None, pre_range: Optional[tuple] = None):
+                 method: Optional[str] = None, pre_range: Optional[tuple] = None, channels: int = 1):
         self.pre, self.post, self.target = pre, post, target
         self.pre_range = None if pre_range is None else (int(pre_range[0]), int(pre_range[1]))
+        if not isinstance(channels, int) or channels < 1:
+            raise BraindynError(f"parameter 'channels' of {_OWNER} must be a positive integer, got {channels!r}.")
+        self.channels = channels
         check_positive("dt", dt, _OWNER, "ms")
         self.dt = float(dt)
         self.method = method
@@ -227,6 +238,7 @@ class SynapticProjection(Projection):
 
         dtype = dtype or default_float()
         n_pre, n_post = getattr(pre_model, "n", None), getattr(post_model, "n", None)
+        n_post = None if n_post is None else n_post * self.channels
         if (n_pre, n_post) != (self.n_pre, self.n_post):
             raise BraindynError(f"{_OWNER} {self.pre!r} -> {self.post!r}: the connectivity is "
                                 f"{self.n_pre} x {self.n_post} but the populations have {n_pre} and {n_post} "
@@ -307,6 +319,9 @@ class SynapticProjection(Projection):
         else:
             st["syn"] = self.synapse.update(st["syn"], spikes, dt)
             g = self._propagate(self.synapse.conductance(st["syn"]), w, dtype)
+        if self.channels > 1:
+            post_state = {k: (jnp.tile(v, self.channels) if getattr(v, "ndim", 0) == 1 else v)
+                          for k, v in post_state.items()}
         return st, self.output(g, post_state).astype(dtype)
 
     def learn(self, state, pre_state, post_state, t, dt, key=None):
