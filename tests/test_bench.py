@@ -75,3 +75,24 @@ def test_bad_arguments():
         run_benchmark("coba", n=400, duration=-1.0)
     with pytest.raises(BraindynError, match="storage"):
         B.build("coba", 400, storage="coo")
+
+
+@pytest.mark.parametrize("model", [B.COBALIF(n=50), B.CUBALIF(n=50), B.TraubHH(n=50)])
+def test_written_out_update_equals_core_exp_euler(model):
+    """The benchmark neurons' fast path is the core's exponential Euler, written out."""
+    import jax
+    import jax.numpy as jnp
+
+    from braindyn.integrators import get
+
+    rng = np.random.default_rng(0)
+    y = {k: jnp.asarray(rng.uniform(-70, -40, 50) if k == "V" else rng.uniform(0, 1, 50)) for k in model.variables}
+    args = {"I": jnp.asarray(rng.normal(0, 5, 50)), "ge": jnp.asarray(rng.uniform(0, 3, 50)),
+            "gi": jnp.asarray(rng.uniform(0, 3, 50))}
+    if isinstance(model, B.TraubHH):
+        args = {"I": args["I"] * 10, "ge": args["ge"] * 30, "gi": args["gi"] * 100}
+    fast = model.integrate_continuous(y, args, 0.0, 0.1, None)
+    ref = get("exp_euler")(model.vector_field, 0.0, y, 0.1, args)
+    for k in y:
+        np.testing.assert_allclose(fast[k], ref[k], rtol=1e-9, atol=1e-9)
+    assert jax.tree.structure(fast) == jax.tree.structure(ref)

@@ -88,6 +88,11 @@ def _split_stacked(inputs, n):
     return out
 
 
+def _fast(model) -> bool:
+    """The written-out exponential-Euler update applies (default method, no noise)."""
+    return isinstance(model.method, str) and model.method in ("exp_euler", "exp_auto") and model.noise is None
+
+
 class _StackedConductances:
     """Lets a neuron take its excitatory and inhibitory conductances either as inputs ``ge`` and
     ``gi`` or as one stacked input ``g = [ge, gi]`` of shape ``(2n,)``: the output of a single
@@ -142,6 +147,16 @@ class COBALIF(_StackedConductances, SpikingNeuron):
         return {"V": (-(V - self.E_L) + _g(args, "ge") * (self.E_e - V) + _g(args, "gi") * (self.E_i - V)
                       + self.I_b + args["I"]) / self.tau_m}
 
+    def integrate_continuous(self, y, args, t, dt, key):
+        """Fast path of ``exp_euler`` (same update, written out): with the conductances held,
+        :math:`V \to V_\infty + (V - V_\infty) e^{-(1 + g_e + g_i)\Delta t/\tau_m}`."""
+        if not _fast(self):
+            return SpikingNeuron.integrate_continuous(self, y, args, t, dt, key)
+        ge, gi = _g(args, "ge"), _g(args, "gi")
+        gt = 1.0 + ge + gi
+        V_inf = (self.E_L + ge * self.E_e + gi * self.E_i + self.I_b + args["I"]) / gt
+        return {"V": V_inf + (y["V"] - V_inf) * jnp.exp(-gt * (dt / self.tau_m))}
+
     def reset(self, y, spike):
         return {"V": self.reset_to(y["V"], self.V_reset, spike)}
 
@@ -179,6 +194,13 @@ class CUBALIF(_StackedConductances, SpikingNeuron):
 
     def vector_field(self, t, y, args):
         return {"V": (-(y["V"] - self.E_L) + _g(args, "ge") + _g(args, "gi") + args["I"]) / self.tau_m}
+
+    def integrate_continuous(self, y, args, t, dt, key):
+        """Fast path of ``exp_euler`` (exact for inputs held over the step)."""
+        if not _fast(self):
+            return SpikingNeuron.integrate_continuous(self, y, args, t, dt, key)
+        V_inf = self.E_L + _g(args, "ge") + _g(args, "gi") + args["I"]
+        return {"V": V_inf + (y["V"] - V_inf) * jnp.exp(-dt / self.tau_m)}
 
     def reset(self, y, spike):
         return {"V": self.reset_to(y["V"], self.V_reset, spike)}
@@ -258,6 +280,28 @@ class TraubHH(_StackedConductances, SpikingNeuron):
             "h": r["alpha_h"] * (1.0 - h) - r["beta_h"] * h,
             "n": r["alpha_n"] * (1.0 - n) - r["beta_n"] * n,
         }
+
+    def integrate_continuous(self, y, args, t, dt, key):
+        r"""Fast path of ``exp_euler``: the same per-variable update (each equation is linear in its
+        own variable with the others held), written out so that the rates are computed once:
+        :math:`x 	o x_\infty + (x - x_\infty) e^{-\Delta t/	au_x}` for the gates and for ``V``
+        (:math:`V_\infty = \sum_k g_k E_k / \sum_k g_k`, :math:`	au_V = C_m / \sum_k g_k`)."""
+        if not _fast(self):
+            return SpikingNeuron.integrate_continuous(self, y, args, t, dt, key)
+        V, m, h, n = y["V"], y["m"], y["h"], y["n"]
+        r = traub_rates(V, self.V_T)
+        ge, gi = _g(args, "ge"), _g(args, "gi")
+        gna = self.g_Na * m ** 3 * h
+        gk = self.g_K * (n * n) * (n * n)
+        gt = self.g_L + ge + gi + gna + gk
+        V_inf = (self.g_L * self.E_L + ge * self.E_e + gi * self.E_i + gna * self.E_Na + gk * self.E_K
+                 + args["I"]) / gt
+        out = {"V": V_inf + (V - V_inf) * jnp.exp(-gt * (dt / self.C_m))}
+        for x in ("m", "h", "n"):
+            a, b = r[f"alpha_{x}"], r[f"beta_{x}"]
+            x_inf = a / (a + b)
+            out[x] = x_inf + (y[x] - x_inf) * jnp.exp(-(a + b) * dt)
+        return out
 
 
 # --------------------------------------------------------------------------------------------
