@@ -185,7 +185,9 @@ class SpecialPoint:
         Hopf angular frequency (rad per time unit); the period of the born cycle is
         :math:`2\\pi/\\omega`.
     extra : dict
-        Other data (e.g. ``{"period": ...}`` for a fold of cycles, ``{"v": ...}``: the null vector).
+        Other data: ``"located"`` (Newton on the augmented system converged), ``"l1"`` (Hopf:
+        first Lyapunov coefficient, < 0 supercritical, > 0 subcritical; see
+        :mod:`~braindyn.analysis.normal_forms`), ``"period"`` (fold of cycles).
     """
 
     kind: str
@@ -204,8 +206,12 @@ class SpecialPoint:
             d["omega"] = round(float(self.omega), digits)
             d["period_at_onset"] = round(float(2 * np.pi / self.omega), digits)
         for k, v in self.extra.items():
-            if isinstance(v, (int, float, np.floating)):
-                d[k] = round(float(v), digits)
+            if isinstance(v, (int, float, np.floating)) and np.isfinite(v):
+                d[k] = round(float(v), digits) if k != "l1" else float(f"{float(v):.{digits}g}")
+        if self.kind == "hopf" and "l1" in self.extra:
+            from .normal_forms import criticality
+
+            d["criticality"] = criticality(self.extra["l1"])
         return d
 
 
@@ -246,6 +252,13 @@ class Branch:
     def hopfs(self):
         return [p for p in self.points if p.kind == "hopf"]
 
+    @property
+    def criticality(self):
+        """``"supercritical"``/``"subcritical"`` for each Hopf point (from its first Lyapunov coefficient)."""
+        from .normal_forms import criticality
+
+        return [criticality(h.extra.get("l1", float("nan"))) for h in self.hopfs]
+
     def labels(self):
         """Stability label of every point (see :func:`~braindyn.analysis.classify`)."""
         return [classify(ev) for ev in self.eigenvalues]
@@ -268,15 +281,102 @@ class Curve:
 # equilibria
 # ---------------------------------------------------------------------------------------------
 def _jit_eq(vf, name):
-    """Jitted F(u, q) with u = (x, lam) and its Jacobian (q: the other parameters), cached."""
+    """Jitted ``GJ(u, q) -> (F, [F_x F_lam])`` with ``u = (x, lam)`` (``q``: the other parameters):
+    value and Jacobian from one forward-mode pass, one compilation per field and parameter."""
     fn, n = vf.fn, vf.n
     key = ("eq", fn, n, name)
     if key not in _SYS_CACHE:
         def G(u, q):
-            return fn(u[:n], {**q, name: u[n]})
+            g = fn(u[:n], {**q, name: u[n]})
+            return g, g
 
-        _SYS_CACHE[key] = (jax.jit(G), jax.jit(jax.jacfwd(G)))
+        def GJ(u, q):
+            J, g = jax.jacfwd(G, has_aux=True)(u, q)
+            return g, J
+
+        _SYS_CACHE[key] = jax.jit(GJ)
     return _SYS_CACHE[key]
+
+
+class _EqSystem:
+    """Host view of :func:`_jit_eq`: ``G(u)``, ``JG(u)`` (NumPy), memoised on the last points."""
+
+    def __init__(self, vf, name, pp):
+        self.GJ = _jit_eq(vf, name)
+        self.q = _q(vf, name, pp)
+        self._memo: dict = {}
+
+    def _eval(self, u):
+        u = np.asarray(u, float)
+        key = u.tobytes()
+        r = self._memo.get(key)
+        if r is None:
+            g, J = self.GJ(jnp.asarray(u), self.q)
+            r = (np.asarray(g), np.asarray(J))
+            if len(self._memo) > 16:
+                self._memo.clear()
+            self._memo[key] = r
+        return r
+
+    def G(self, u):
+        return self._eval(u)[0]
+
+    def JG(self, u):
+        return self._eval(u)[1]
+
+
+def _bracket_locate(G, JG, ua, ub, tau, tol=1e-13, max_iter=40):
+    """Zero of the test function ``tau(u, J)`` on the curve ``G = 0`` between ``ua`` and ``ub``.
+
+    Regula falsi (Illinois) along the chord: each trial point ``ua + w (ub - ua)`` is corrected
+    onto the curve within the hyperplane orthogonal to the chord, so the chord coordinate
+    parametrises the curve. Returns ``(u, ok)``.
+    """
+    d = ub - ua
+    d = d / np.linalg.norm(d)
+    fa, fb = tau(ua, JG(ua)), tau(ub, JG(ub))
+    if not (np.isfinite(fa) and np.isfinite(fb)) or np.sign(fa) == np.sign(fb):
+        return 0.5 * (ua + ub), False
+    side = 0
+    u = ua
+    for _ in range(max_iter):
+        w = fa / (fa - fb)
+        ug = ua + w * (ub - ua)
+        u, ok, _ = _correct(G, JG, ug, d, 1e-13, 12)
+        if not ok:
+            return ug, False
+        fu = tau(u, JG(u))
+        if fu == 0 or np.linalg.norm(ub - ua) <= tol * (1 + np.linalg.norm(u)):
+            return u, True
+        if np.sign(fu) == np.sign(fa):
+            ua, fa = u, fu
+            if side == -1:
+                fb *= 0.5
+            side = -1
+        else:
+            ub, fb = u, fu
+            if side == 1:
+                fa *= 0.5
+            side = 1
+        if min(np.linalg.norm(u - ua), np.linalg.norm(u - ub)) <= tol * (1 + np.linalg.norm(u)) and abs(fu) < 1e-10:
+            return u, True
+    return u, True
+
+
+def _tau_fold(n):
+    def tau(u, J):
+        return float(np.linalg.det(J[:, :n]))
+
+    return tau
+
+
+def _tau_hopf(n):
+    def tau(u, J):
+        ev = np.linalg.eigvals(J[:, :n])
+        c = ev[np.abs(ev.imag) > 1e-12 * (1 + np.max(np.abs(ev)))]
+        return float(c.real[np.argmin(np.abs(c.real))]) if len(c) else np.nan
+
+    return tau
 
 
 def _q(vf, name, p):
@@ -453,10 +553,8 @@ def continue_equilibria(vf, param: str, x0, p: dict | None = None, *, p_range=No
     if x0.shape != (n,):
         raise BraindynError(f"continue_equilibria: x0 must have {n} components {list(vf.variables)}, got {x0.shape}.")
     ds = (hi - lo) / 200.0 if ds is None else float(ds)
-    Gj, JGj = _jit_eq(vf, param)
-    q = _q(vf, param, pp)
-    G = lambda u: np.asarray(Gj(jnp.asarray(u), q))
-    JG = lambda u: np.asarray(JGj(jnp.asarray(u), q))
+    eq = _EqSystem(vf, param, pp)
+    G, JG = eq.G, eq.JG
     span = hi - lo
 
     def stop(u):
@@ -480,49 +578,60 @@ def continue_equilibria(vf, param: str, x0, p: dict | None = None, *, p_range=No
         reason = f"{rb}; {ra}"
     else:
         us, ts, reason = runs[0]
-    return _make_branch(vf, param, pp, us, ts, reason)
+    return _make_branch(vf, param, pp, us, ts, reason, eq)
 
 
-def _make_branch(vf, param, pp, us, ts, reason):
+def _make_branch(vf, param, pp, us, ts, reason, eq):
+    """Stability along the branch; folds, Hopf and branch points located by test functions
+    (:func:`_bracket_locate`: :math:`\\det F_x` for folds and branch points, the real part of the
+    critical complex pair for Hopf points), using only the compiled equilibrium system."""
     n = vf.n
-    q = {k: v for k, v in pp.items() if k != param}
-    from .vector_field import compiled
-
-    jac = compiled(vf)["jac"]
-    qj = {k: jnp.asarray(v, float) for k, v in q.items()}
-    eigs = np.array([_eig_sorted(np.asarray(jac(jnp.asarray(u[:n]), {**qj, param: jnp.asarray(u[n])}))) for u in us])
+    G, JG = eq.G, eq.JG
+    Js = [JG(u) for u in us]
+    eigs = np.array([_eig_sorted(J[:, :n]) for J in Js])
+    dets = np.array([np.linalg.det(J[:, :n]) for J in Js])
     scale = 1e-9 * (1 + np.max(np.abs(eigs)))
     points = []
     for k in range(len(us) - 1):
         ua, ub = us[k], us[k + 1]
-        # fold: d(lambda)/ds changes sign
-        if np.sign(ts[k][n]) != np.sign(ts[k + 1][n]) and ts[k][n] != 0:
-            w = abs(ts[k][n]) / (abs(ts[k][n]) + abs(ts[k + 1][n]))
-            ug = ua + w * (ub - ua)
-            x, lam, v, ok = locate_fold(vf, param, ug[:n], ug[n], pp)
+        turn = np.sign(ts[k][n]) != np.sign(ts[k + 1][n]) and ts[k][n] != 0
+        # fold: d(lambda)/ds changes sign; branch point: det F_x changes sign while lambda does not turn
+        if turn or (np.sign(dets[k]) != np.sign(dets[k + 1]) and dets[k] != 0 and dets[k + 1] != 0):
+            u, ok = _bracket_locate(G, JG, ua, ub, _tau_fold(n))
             if not ok:
-                x, lam = ug[:n], ug[n]
-            ev = _eig_sorted(np.asarray(jac(jnp.asarray(x), {**qj, param: jnp.asarray(lam)})))
-            points.append((k, SpecialPoint("fold", param, float(lam), np.asarray(x), ev, None, vf.variables,
-                                           {"located": bool(ok)})))
+                w = abs(ts[k][n]) / (abs(ts[k][n]) + abs(ts[k + 1][n]) + 1e-300) if turn else 0.5
+                u = ua + w * (ub - ua)
+            ev = _eig_sorted(JG(u)[:, :n])
+            points.append((k, SpecialPoint("fold" if turn else "branch_point", param, float(u[n]), u[:n].copy(), ev,
+                                           None, vf.variables, {"located": bool(ok)})))
         # Hopf: two complex eigenvalues cross the imaginary axis
         if n >= 2 and _hopf_between(eigs[k], eigs[k + 1], scale):
-            ra = _critical_re(eigs[k])
-            rb = _critical_re(eigs[k + 1])
-            w = abs(ra) / (abs(ra) + abs(rb)) if abs(ra) + abs(rb) > 0 else 0.5
-            ug = ua + w * (ub - ua)
-            x, lam, om, ok = locate_hopf(vf, param, ug[:n], ug[n], pp)
+            u, ok = _bracket_locate(G, JG, ua, ub, _tau_hopf(n))
             if not ok:
-                x, lam = ug[:n], ug[n]
-                ev = _eig_sorted(np.asarray(jac(jnp.asarray(x), {**qj, param: jnp.asarray(lam)})))
-                om = float(np.max(np.abs(ev.imag)))
-            ev = _eig_sorted(np.asarray(jac(jnp.asarray(x), {**qj, param: jnp.asarray(lam)})))
-            points.append((k, SpecialPoint("hopf", param, float(lam), np.asarray(x), ev, om, vf.variables,
-                                           {"located": bool(ok)})))
+                ra, rb = _critical_re(eigs[k]), _critical_re(eigs[k + 1])
+                w = abs(ra) / (abs(ra) + abs(rb)) if abs(ra) + abs(rb) > 0 else 0.5
+                u = ua + w * (ub - ua)
+            ev = _eig_sorted(JG(u)[:, :n])
+            c = ev[np.abs(ev.imag) > 0]
+            om = float(abs(c[np.argmin(np.abs(c.real))].imag)) if len(c) else None
+            extra = {"located": bool(ok)}
+            if ok:
+                extra["l1"] = _lyapunov(vf, u[:n], param, float(u[n]), pp)
+            points.append((k, SpecialPoint("hopf", param, float(u[n]), u[:n].copy(), ev, om, vf.variables, extra)))
     points.sort(key=lambda t: t[0])
     stable = np.all(eigs.real < 0, axis=1)
     return Branch(param, us[:, n].copy(), us[:, :n].copy(), eigs, stable, [p for _, p in points], vf.variables,
                   dict(pp), reason)
+
+
+def _lyapunov(vf, x, param, lam, pp):
+    """First Lyapunov coefficient of a located Hopf point (NaN when it cannot be computed)."""
+    from .normal_forms import first_lyapunov
+
+    try:
+        return float(first_lyapunov(vf, x, param, lam, pp))
+    except (BraindynError, np.linalg.LinAlgError):
+        return float("nan")
 
 
 def _critical_re(ev):

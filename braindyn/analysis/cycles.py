@@ -36,79 +36,11 @@ import jax.numpy as jnp
 import numpy as np
 
 from .._errors import BraindynError
+from ._shooting import Shooting
 from .continuation import SpecialPoint, pseudo_arclength
 from .vector_field import as_vector_field, compiled, simulate, x64
 
 __all__ = ["LimitCycle", "CycleBranch", "solve_cycle", "find_limit_cycle", "continue_cycles", "cycle_at"]
-
-_CACHE: dict = {}
-
-
-def _flow_fns(fn, n, n_mesh, name, n_seg=1):
-    """Jitted (multiple-)shooting residual, its Jacobian, orbit sampler and monodromy (cached).
-
-    Unknowns ``u = (X_0, ..., X_{M-1}, T, lam)`` with ``M = n_seg`` segment starts; each segment
-    is ``n_mesh // M`` RK4 steps of ``T / n_mesh``.
-    """
-    key = (fn, n, n_mesh, name, n_seg)
-    if key in _CACHE:
-        return _CACHE[key]
-    steps = max(1, n_mesh // n_seg)
-
-    def segment(x0, T, p):
-        h = T / (steps * n_seg)
-
-        def step(x, _):
-            k1 = fn(x, p)
-            k2 = fn(x + 0.5 * h * k1, p)
-            k3 = fn(x + 0.5 * h * k2, p)
-            k4 = fn(x + h * k3, p)
-            xn = x + h / 6.0 * (k1 + 2 * k2 + 2 * k3 + k4)
-            return xn, xn
-
-        return jax.lax.scan(step, x0, None, length=steps)
-
-    def pars(u, q):
-        return {**q, name: u[-1]} if name is not None else q
-
-    def resid(u, q, ref):
-        X = u[:n * n_seg].reshape(n_seg, n)
-        T, p = u[n * n_seg], pars(u, q)
-        ends = jax.vmap(lambda x: segment(x, T, p)[0])(X)
-        gaps = (ends - jnp.roll(X, -1, axis=0)).ravel()
-        return jnp.concatenate([gaps, jnp.atleast_1d(jnp.dot(ref[1], X[0] - ref[0]))])
-
-    def orbit(u, q):
-        X = u[:n * n_seg].reshape(n_seg, n)
-        T, p = u[n * n_seg], pars(u, q)
-        xs = jax.vmap(lambda x: segment(x, T, p)[1])(X)
-        return jnp.concatenate([X[:1], xs.reshape(-1, n)])
-
-    def monodromy(u, q):
-        X = u[:n * n_seg].reshape(n_seg, n)
-        T, p = u[n * n_seg], pars(u, q)
-        Js = jax.vmap(lambda x: jax.jacfwd(lambda z: segment(z, T, p)[0])(x))(X)
-        M = jnp.eye(n)
-        for i in range(n_seg):
-            M = Js[i] @ M
-        return M
-
-    out = {"resid": jax.jit(resid), "jac": jax.jit(jax.jacfwd(resid)), "orbit": jax.jit(orbit),
-           "monodromy": jax.jit(monodromy), "segment": jax.jit(segment), "steps": steps}
-    _CACHE[key] = out
-    return out
-
-
-def _spread(fns, x0, T, q, n_seg):
-    """Segment starts along the orbit from ``x0`` (one period of RK4)."""
-    if n_seg == 1:
-        return np.asarray(x0, float)[None]
-    X = [np.asarray(x0, float)]
-    for _ in range(n_seg - 1):
-        xe, _ = fns["segment"](jnp.asarray(X[-1]), jnp.asarray(T, float), q)
-        X.append(np.asarray(xe))
-    return np.array(X)
-
 
 @dataclass
 class LimitCycle:
@@ -153,11 +85,11 @@ def _stable(mult):
     return bool(np.all(np.delete(m, k) < 1.0 - 1e-9))
 
 
-def _cycle(vf, fns, u, q, n_seg, params):
-    n = vf.n
-    T = float(u[n * n_seg])
-    xs = np.asarray(fns["orbit"](jnp.asarray(u), q))
-    mult = np.linalg.eigvals(np.asarray(fns["monodromy"](jnp.asarray(u), q)))
+def _cycle(vf, sh: Shooting, u, params):
+    """The :class:`LimitCycle` of the shooting solution ``u`` (full orbit, multipliers)."""
+    T = float(u[sh.m])
+    xs = sh.orbit(u)
+    mult = np.linalg.eigvals(sh.monodromy(u))
     ts = np.linspace(0, T, len(xs))
     return LimitCycle(T, ts, xs, xs.min(0), xs.max(0), mult, _stable(mult), vf.variables, dict(params))
 
@@ -185,25 +117,28 @@ def solve_cycle(vf, x0, period, p: dict | None = None, *, n_mesh: int = 1000, n_
         When Newton does not converge (no cycle near the guess, or a too coarse guess).
     """
     vf = as_vector_field(vf, **model_kw)
+    return _solve_cycle(vf, x0, period, vf.p(p), None, int(n_mesh), int(n_seg), tol, max_iter)
+
+
+def _solve_cycle(vf, x0, period, pp, name, n_mesh, n_seg, tol=1e-10, max_iter=40):
+    """Newton on (X, T) at fixed parameters ``pp``; ``name`` only selects the compiled kernel
+    (the one of a cycle continuation in ``name`` is reused by :func:`cycle_at`)."""
     n = vf.n
-    pp = vf.p(p)
-    fns = _flow_fns(vf.fn, n, int(n_mesh), None, int(n_seg))
-    q = {k: jnp.asarray(v, float) for k, v in pp.items()}
-    f = compiled(vf)["f"]
     x = np.asarray(x0, float).ravel()
     if x.shape != (n,):
         raise BraindynError(f"solve_cycle: x0 must have {n} components, got {x.shape}.")
     T = float(period)
     if not T > 0:
         raise BraindynError(f"solve_cycle: period guess must be > 0, got {period!r}.")
-    X = _spread(fns, x, T, q, n_seg).ravel()
-    ref = (jnp.asarray(x), f(jnp.asarray(x), q))
-    ok = False
-    m = n * n_seg
+    sh = Shooting(vf.fn, n, n_mesh, n_seg, name, pp)
+    f = compiled(vf)["f"]
+    ref = (x, np.asarray(f(jnp.asarray(x), {k: jnp.asarray(v, float) for k, v in pp.items()})))
+    X = sh.spread(x, T).ravel()
+    ok, m = False, sh.m
     for _ in range(max_iter):
-        u = np.concatenate([X, [T, 0.0]])
-        r = np.asarray(fns["resid"](jnp.asarray(u), q, ref))
-        J = np.asarray(fns["jac"](jnp.asarray(u), q, ref))[:, :m + 1]
+        u = np.concatenate([X, [T, sh.lam0]])
+        r = sh.resid(u, ref)
+        J = sh.jac(u, ref)[:, :m + 1]
         if not (np.all(np.isfinite(r)) and np.all(np.isfinite(J))):
             break
         du = np.linalg.lstsq(J, r, rcond=None)[0]
@@ -217,7 +152,7 @@ def solve_cycle(vf, x0, period, p: dict | None = None, *, n_mesh: int = 1000, n_
             "solve_cycle: Newton did not converge to a periodic orbit. Fix: start from a point on the attractor "
             "(simulate past the transient: find_limit_cycle does this) with a period guess within ~20%."
         )
-    return _cycle(vf, fns, np.concatenate([X, [T, 0.0]]), q, n_seg, pp)
+    return _cycle(vf, sh, np.concatenate([X, [T, sh.lam0]]), pp)
 
 
 @x64
@@ -276,7 +211,9 @@ class CycleBranch:
     multipliers : ndarray (K, n)
     stable : ndarray (K,) bool
     points : list of SpecialPoint
-        Folds of cycles (``"fold_cycle"``), located by interpolation of :math:`d\\lambda/ds = 0`.
+        Folds of cycles (``"fold_cycle"``), located by interpolation of :math:`d\\lambda/ds = 0`;
+        when the branch shrinks onto another Hopf point, that point (``"hopf"``, located by Newton,
+        ``extra["end_of_cycle_branch"] = 1``) comes last.
     reason : str
     """
 
@@ -330,9 +267,9 @@ def continue_cycles(vf, hopf: SpecialPoint, p: dict | None = None, *, p_range=No
     pp = vf.p(p)
     if p_range is None or not p_range[0] < p_range[1]:
         raise BraindynError(f"continue_cycles: give p_range=(low, high) for {name!r}, got {p_range!r}.")
-    q = {k: jnp.asarray(v, float) for k, v in pp.items() if k != name}
-    fns = _flow_fns(vf.fn, n, int(n_mesh), name, int(n_seg))
+    sh = Shooting(vf.fn, n, int(n_mesh), int(n_seg), name, pp)
     f = compiled(vf)["f"]
+    q = {k: jnp.asarray(v, float) for k, v in pp.items() if k != name}
     xs_, lam0 = np.asarray(hopf.coords, float), float(hopf.value)
     J = np.asarray(vf.jacobian(xs_, {**pp, name: lam0}))
     ev, vecs = np.linalg.eig(J)
@@ -345,7 +282,7 @@ def continue_cycles(vf, hopf: SpecialPoint, p: dict | None = None, *, p_range=No
     T0 = 2 * np.pi / hopf.omega
     eps = 1e-3 * (1 + np.linalg.norm(xs_)) if amplitude is None else float(amplitude)
     max_period = 50 * T0 if max_period is None else float(max_period)
-    m = n * n_seg
+    m = sh.m
 
     def f_at(x, lam):
         return np.asarray(f(jnp.asarray(x), {**q, name: jnp.asarray(lam)}))
@@ -360,14 +297,14 @@ def continue_cycles(vf, hopf: SpecialPoint, p: dict | None = None, *, p_range=No
         if np.dot(Jb, X0[1] - X0[0]) < 0:
             X0 = xs_[None] + eps * (np.cos(th)[:, None] * a[None] - sgn * np.sin(th)[:, None] * b[None])
     u = np.concatenate([X0.ravel(), [T0, lam0]])
-    ref = (jnp.asarray(xs_), jnp.asarray(b))
+    z = np.zeros(m - n + 2)
+    rows = np.vstack([np.concatenate([b, z]), np.concatenate([a, z])])
     ok = False
     for _ in range(60):
-        r = np.asarray(fns["resid"](jnp.asarray(u), q, ref))[:m]
-        Jr = np.asarray(fns["jac"](jnp.asarray(u), q, ref))[:m]
-        z = np.zeros(m - n + 2)
-        R = np.concatenate([r, [np.dot(b, u[:n] - xs_), np.dot(a, u[:n] - xs_) - eps]])
-        A = np.vstack([Jr, np.concatenate([b, z]), np.concatenate([a, z])])
+        R = np.concatenate([sh.gaps(u), [np.dot(b, u[:n] - xs_), np.dot(a, u[:n] - xs_) - eps]])
+        A = np.vstack([sh.gaps_jac(u), rows])
+        if not (np.all(np.isfinite(R)) and np.all(np.isfinite(A))):
+            break
         du = np.linalg.lstsq(A, R, rcond=None)[0]
         u = u - du
         if np.linalg.norm(du) <= 1e-11 * (1 + np.linalg.norm(u)):
@@ -378,13 +315,19 @@ def continue_cycles(vf, hopf: SpecialPoint, p: dict | None = None, *, p_range=No
                             "Fix: pass a smaller or larger amplitude=.")
     lo, hi = p_range
     span = hi - lo
-    state = {"ref": (jnp.asarray(u[:n]), jnp.asarray(f_at(u[:n], u[-1])))}
+    state = {"ref": (u[:n].copy(), f_at(u[:n], u[-1]))}
+
+    def summary(w):
+        lo_, hi_ = sh.extremes(w)
+        return np.linalg.eigvals(sh.monodromy(w)), lo_, hi_
+
+    recs = [summary(u)]
 
     def G(w):
-        return np.asarray(fns["resid"](jnp.asarray(w), q, state["ref"]))
+        return sh.resid(w, state["ref"])
 
     def JG(w):
-        return np.asarray(fns["jac"](jnp.asarray(w), q, state["ref"]))
+        return sh.jac(w, state["ref"])
 
     def stop(w):
         if not (lo - 1e-3 * span <= w[-1] <= hi + 1e-3 * span):
@@ -393,34 +336,72 @@ def continue_cycles(vf, hopf: SpecialPoint, p: dict | None = None, *, p_range=No
             return "period above max_period (homoclinic approach?)"
         if w[m] <= 0 or not np.all(np.isfinite(w)):
             return "diverged"
-        if n_seg > 1:
-            X = w[:m].reshape(n_seg, n)
-            amp = np.max(np.linalg.norm(X - X.mean(0), axis=1))
-            state["amp_max"] = max(state.get("amp_max", 0.0), amp)
-            if amp < 0.5 * eps and state["amp_max"] > 4 * eps:
+        # End at another Hopf point: the cycle shrinks onto an equilibrium. Past it, the corrector
+        # either lands on the trivial "cycle" X_i = x* (amplitude 0, any T) or on the mirrored
+        # small cycles (starts reversed through the centre): both are dropped, never reported as
+        # a fold of cycles.
+        lo_, hi_ = sh.extremes(w)
+        X = sh.starts(w)
+        C = X - X.mean(0)
+        amp = float(np.max(np.linalg.norm(C, axis=1))) if n_seg >= 4 else 0.5 * float(np.linalg.norm(hi_ - lo_))
+        prev = state.get("C")
+        state["C"] = C
+        state["amp_max"] = max(state.get("amp_max", 0.0), amp)
+        if state["amp_max"] > 4 * eps:
+            if amp < 0.5 * eps or (prev is not None and np.sum(C * prev) < 0):
+                state["trim"] = True
+                return "amplitude -> 0 (reached another Hopf point)"
+            if amp < eps:
                 return "amplitude -> 0 (reached another Hopf point)"
         return None
 
     def on_step(w, t):
-        state["ref"] = (jnp.asarray(w[:n]), jnp.asarray(f_at(w[:n], w[-1])))
+        recs.append(summary(w))
+        state["ref"] = (w[:n].copy(), f_at(w[:n], w[-1]))
         return True
 
-    d0 = np.concatenate([np.tile(a, n_seg), [0.0, 0.0]])
+    # Initial direction: growing amplitude, i.e. d(X_i)/d(eps) = (X_i - x*) / eps for every segment
+    # start. (A uniform shift of all starts along Re q -- tile(a) -- is orthogonal to it, because the
+    # starts are spread evenly around x*: the bordered Jacobian of the corrector was then singular,
+    # exactly so for symmetric fields such as the Hopf normal form with x* = 0.)
+    d0 = np.concatenate([(u[:m].reshape(n_seg, n) - xs_[None]).ravel() / eps, [0.0, 0.0]])
     ds = (np.linalg.norm(xs_) + 1) * 0.02 * np.sqrt(n_seg) if ds is None else float(ds)
     us, ts, reason = pseudo_arclength(G, JG, u, d0, ds=ds, ds_max=ds_max, max_steps=max_steps, tol=1e-9, stop=stop,
                                       on_step=on_step)
-    others = {k: v for k, v in pp.items() if k != name}
-    recs = [_cycle(vf, fns, w, q, n_seg, {**others, name: float(w[-1])}) for w in us]
+    recs[0] = summary(us[0])  # the start after its correction
+    while len(recs) < len(us):  # the point on which stop() ended has no on_step record
+        recs.append(summary(us[len(recs)]))
+    if state.get("trim") and len(us) > 2:
+        us, ts, recs = us[:-1], ts[:-1], recs[:-1]
+    end = None
+    if reason.startswith("amplitude -> 0"):  # locate the Hopf point the branch ends at
+        from .continuation import continue_equilibria
+
+        lo_, hi_ = recs[-1][1], recs[-1][2]
+        xc = sh.starts(us[-1]).mean(0) if n_seg >= 4 else 0.5 * (lo_ + hi_)
+        lam_e, dl = float(us[-1][-1]), 0.01 * span
+        try:
+            br = continue_equilibria(vf, name, xc, {**pp, name: lam_e}, p_range=(lam_e - dl, lam_e + dl),
+                                     ds=dl / 50, max_steps=400)
+            hs = [h for h in br.hopfs if h.extra.get("located")]
+            if hs:
+                end = min(hs, key=lambda h: abs(h.value - lam_e))
+                end.extra["end_of_cycle_branch"] = 1.0
+        except BraindynError:
+            pass
+    mults = np.array([r[0] for r in recs])
     points = []
     for i in range(1, len(us) - 1):  # the first step leaves the Hopf point, where d(lam)/ds = 0
         if np.sign(ts[i][-1]) != np.sign(ts[i + 1][-1]) and ts[i][-1] != 0:
             wgt = abs(ts[i][-1]) / (abs(ts[i][-1]) + abs(ts[i + 1][-1]))
             ug = us[i] + wgt * (us[i + 1] - us[i])
-            points.append(SpecialPoint("fold_cycle", name, float(ug[-1]), ug[:n], recs[i].multipliers, None,
+            points.append(SpecialPoint("fold_cycle", name, float(ug[-1]), ug[:n], mults[i], None,
                                        vf.variables, {"period": float(ug[m])}))
-    return CycleBranch(name, us[:, -1].copy(), us[:, m].copy(), np.array([r.x_min for r in recs]),
-                       np.array([r.x_max for r in recs]), us[:, :n].copy(), np.array([r.multipliers for r in recs]),
-                       np.array([r.stable for r in recs]), points, vf.variables, dict(pp), reason)
+    if end is not None:
+        points.append(end)
+    return CycleBranch(name, us[:, -1].copy(), us[:, m].copy(), np.array([r[1] for r in recs]),
+                       np.array([r[2] for r in recs]), us[:, :n].copy(), mults,
+                       np.array([_stable(mu) for mu in mults]), points, vf.variables, dict(pp), reason)
 
 
 @x64
@@ -431,5 +412,5 @@ def cycle_at(vf, branch: CycleBranch, value: float, *, n_mesh: int = 1000, n_seg
         raise BraindynError(f"cycle_at: {branch.param}={value} is outside the branch range "
                             f"[{np.min(branch.values):g}, {np.max(branch.values):g}].")
     i = int(np.argmin(np.abs(branch.values - value)))
-    return solve_cycle(vf, branch.states[i], branch.periods[i], {**branch.params, branch.param: value}, n_mesh=n_mesh,
-                       n_seg=n_seg)
+    return _solve_cycle(vf, branch.states[i], branch.periods[i], vf.p({**branch.params, branch.param: value}),
+                        branch.param, int(n_mesh), int(n_seg))

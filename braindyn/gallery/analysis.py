@@ -119,7 +119,7 @@ def _fhn_bif(p):
         if np.min(cb.values) <= p["I_cycle"] <= np.max(cb.values):
             period = an.cycle_at(vf, cb, p["I_cycle"], n_mesh=800).period
     figures = {"hopf_points": _pts(br.points, "hopf"), "fold_points": _pts(br.points, "fold"),
-               "fold_cycle_points": [q.to_dict() for c in cyc for q in c.points],
+               "fold_cycle_points": [q.to_dict() for c in cyc for q in c.points if q.kind == "fold_cycle"],
                "I_cycle": p["I_cycle"], "limit_cycle_period": round(period, 5) if period else None}
     return Report(figures, {"branch": br, "cycles": cyc})
 
@@ -164,7 +164,7 @@ def _hh(p):
         cyc = [an.continue_cycles(vf, br.hopfs[0], p_range=(p["I_min"], p["I_max"]), max_steps=p["max_steps"],
                                   n_mesh=1000, n_seg=10)]
     figures = {"hopf_points": _pts(br.points, "hopf"), "fold_points": _pts(br.points, "fold"),
-               "fold_cycle_points": [q.to_dict() for c in cyc for q in c.points]}
+               "fold_cycle_points": [q.to_dict() for c in cyc for q in c.points if q.kind == "fold_cycle"]}
     return Report(figures, {"branch": br, "cycles": cyc})
 
 
