@@ -212,7 +212,7 @@ class PoissonSpikes(Input):
     -------
     >>> import jax
     >>> x = poisson(100.0, n=1000).array(100.0, 0.1, jax.random.PRNGKey(1))
-    >>> 8.0 < x.sum() / 1000 < 12.0     # 100 Hz for 0.1 s: 10 spikes per train on average
+    >>> bool(8.0 < x.sum() / 1000 < 12.0)     # 100 Hz for 0.1 s: 10 spikes per train on average
     True
     """
 

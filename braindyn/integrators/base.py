@@ -92,7 +92,7 @@ def integrate(solver: Solver, f: Callable, y0, t0: float, t1: float, dt: float, 
     >>> import jax.numpy as jnp
     >>> from braindyn.integrators import get, integrate
     >>> y1 = integrate(get("rk4"), lambda t, y, a: -y, jnp.array(1.0), 0.0, 1.0, 0.01)
-    >>> bool(abs(y1 - jnp.exp(-1.0)) < 1e-8)
+    >>> bool(abs(y1 - jnp.exp(-1.0)) < 1e-6)   # rk4 error ~ dt^4; float32 round-off dominates
     True
     """
     from .._errors import check_positive
