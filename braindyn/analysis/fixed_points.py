@@ -33,7 +33,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from .._errors import BraindynError
-from .vector_field import VectorField, as_vector_field, compiled, x64
+from .vector_field import VectorField, as_vector_field, batched, compiled, x64
 
 __all__ = ["FixedPoint", "find_fixed_points", "classify", "linearize", "newton_batch", "polish"]
 
@@ -126,45 +126,69 @@ def linearize(vf: VectorField, x, p: dict | None = None) -> FixedPoint:
                       {k: float(v) for k, v in pp.items()})
 
 
-def _newton_solver(fn, n_iter: int):
-    """Jitted, vmapped damped Newton for ``fn(x, p) = 0`` (step chosen among 1, 1/2, ..., 1/64)."""
-    alphas = jnp.asarray([1.0, 0.5, 0.25, 0.125, 1 / 16, 1 / 64])
-
-    def one(x, p):
-        def body(_, x):
-            f = fn(x, p)
-            J = jax.jacfwd(fn)(x, p)
-            dx = jnp.linalg.solve(J, f)
-            dx = jnp.where(jnp.all(jnp.isfinite(dx)), dx, 0.0)
-            cands = x[None, :] - alphas[:, None] * dx[None, :]
-            norms = jax.vmap(lambda c: jnp.sum(fn(c, p) ** 2))(cands)
-            norms = jnp.where(jnp.isfinite(norms), norms, jnp.inf)
-            k = jnp.argmin(norms)
-            better = norms[k] < jnp.sum(f ** 2)
-            return jnp.where(better, cands[k], x - dx)
-
-        x = jax.lax.fori_loop(0, n_iter, body, x)
-        return x, fn(x, p)
-
-    return jax.jit(jax.vmap(one, in_axes=(0, None)))
+_ALPHAS = np.array([1.0, 0.5, 0.25, 0.125, 1 / 16, 1 / 64])
 
 
-_NEWTON_CACHE: dict = {}
+def _solve_stack(J, F):
+    """``J^{-1} F`` for a stack of systems; singular or non-finite rows give a zero step."""
+    out = np.zeros_like(F)
+    ok = np.all(np.isfinite(J), axis=(1, 2)) & np.all(np.isfinite(F), axis=1)
+    if not np.any(ok):
+        return out
+    try:
+        out[ok] = np.linalg.solve(J[ok], F[ok][..., None])[..., 0]
+    except np.linalg.LinAlgError:
+        for i in np.where(ok)[0]:
+            try:
+                out[i] = np.linalg.solve(J[i], F[i])
+            except np.linalg.LinAlgError:
+                pass
+    out[~np.all(np.isfinite(out), axis=1)] = 0.0
+    return out
 
 
 def newton_batch(vf: VectorField, guesses, p: dict | None = None, n_iter: int = 60):
-    """Run damped Newton from each row of ``guesses`` (shape ``(m, n)``); returns ``(x, F(x))`` arrays."""
-    key = (vf.fn, int(n_iter))
-    solver = _NEWTON_CACHE.get(key)
-    if solver is None:
-        solver = _NEWTON_CACHE[key] = _newton_solver(vf.fn, n_iter)
+    """Damped Newton from each row of ``guesses`` (shape ``(m, n)``); returns ``(x, F(x))`` arrays.
+
+    All starts advance together: :math:`F` and :math:`F_x` of every active start come from one
+    compiled, ``vmap``-ed forward-mode kernel (fixed chunks: it compiles once per field); the
+    linear solves and the step choice (the best of :math:`\\alpha = 1, 1/2, \\dots, 1/64` by
+    :math:`\\|F\\|^2`, else the full step) run in NumPy. Converged starts drop out.
+    """
+    c = compiled(vf)
     pp = {k: jnp.asarray(v, float) for k, v in vf.p(p).items()}
-    g = np.atleast_2d(np.asarray(guesses, float))
-    m = len(g)
-    size = max(64, int(2 ** np.ceil(np.log2(max(m, 1)))))  # bucketed batch size: few recompilations
-    gp = np.concatenate([g, np.repeat(g[:1], size - m, 0)]) if size > m else g
-    x, f = solver(jnp.asarray(gp), pp)
-    return np.asarray(x)[:m], np.asarray(f)[:m]
+    X = np.array(np.atleast_2d(np.asarray(guesses, float)))
+    m, n = X.shape
+    Fx = batched(c["batch_f"], X, pp)
+    active = np.ones(m, bool)
+    na = len(_ALPHAS)
+    for _ in range(int(n_iter)):
+        idx = np.where(active)[0]
+        if not len(idx):
+            break
+        F, J = batched(c["batch_fj"], X[idx], pp)
+        dx = _solve_stack(J, F)
+        cands = X[idx][:, None, :] - _ALPHAS[None, :, None] * dx[:, None, :]
+        Fc = batched(c["batch_f"], cands.reshape(-1, n), pp).reshape(len(idx), na, n)
+        norms = np.sum(Fc ** 2, axis=2)
+        norms[~np.isfinite(norms)] = np.inf
+        k = np.argmin(norms, axis=1)
+        best = norms[np.arange(len(idx)), k]
+        f0 = np.sum(F ** 2, axis=1)
+        better = best < f0
+        newX = np.where(better[:, None], cands[np.arange(len(idx)), k], X[idx] - dx)
+        newF = np.where(better[:, None], Fc[np.arange(len(idx)), k], np.nan)
+        step = np.max(np.abs(newX - X[idx]), axis=1)
+        X[idx] = newX
+        Fx[idx] = newF
+        # converged (tiny step) or stuck (no finite progress): stop updating these starts
+        done = (step <= 1e-14 * (1 + np.max(np.abs(newX), axis=1))) | ~np.all(np.isfinite(newX), axis=1)
+        active[idx[done]] = False
+    bad = ~np.all(np.isfinite(Fx), axis=1)
+    if np.any(bad):
+        Fx[bad] = batched(c["batch_f"], np.nan_to_num(X[bad]), pp)
+        Fx[bad & ~np.all(np.isfinite(X), axis=1)] = np.nan
+    return X, Fx
 
 
 def polish(vf: VectorField, x, p: dict | None = None, n_iter: int = 4):
@@ -258,7 +282,7 @@ def find_fixed_points(vf, p: dict | None = None, *, bounds=None, guesses=None, n
     g0 = np.concatenate(parts)
     pp = vf.p(p)
     x, f = newton_batch(vf, g0, pp, n_iter)
-    f0 = np.asarray(compiled(vf)["batch_f"](jnp.asarray(g0), {k: jnp.asarray(v, float) for k, v in pp.items()}))
+    f0 = batched(compiled(vf)["batch_f"], g0, {k: jnp.asarray(v, float) for k, v in pp.items()})
     fscale = np.nanmedian(np.abs(f0), axis=0) if np.all(np.isfinite(np.nanmedian(np.abs(f0), axis=0))) else np.ones(n)
     ok = np.all(np.isfinite(x), 1) & np.all(np.abs(f) <= tol * (1.0 + fscale), 1)
     if box is not None:

@@ -26,7 +26,7 @@ import numpy as np
 
 from .._errors import BraindynError
 from .fixed_points import find_fixed_points
-from .vector_field import as_vector_field, compiled, simulate, x64
+from .vector_field import as_vector_field, batched, compiled, simulate, x64
 
 __all__ = ["PhaseLine", "PhasePlane", "phase_line", "phase_plane", "nullclines"]
 
@@ -90,7 +90,7 @@ def phase_line(vf, x_range, p: dict | None = None, *, resolution: int = 1001, **
     pp = vf.p(p)
     x = np.linspace(lo, hi, int(resolution))
     pj = {k: jnp.asarray(v, float) for k, v in pp.items()}
-    dx = np.asarray(compiled(vf)["batch_f"](jnp.asarray(x[:, None]), pj))[:, 0]
+    dx = batched(compiled(vf)["batch_f"], x[:, None], pj)[:, 0]
     # starting guesses: the grid sign changes, plus a coarse grid
     sc = np.where(np.sign(dx[:-1]) != np.sign(dx[1:]))[0]
     guesses = np.concatenate([x[sc], x[::max(1, len(x) // 50)]])[:, None]
@@ -139,42 +139,46 @@ def nullclines(vf, x_range, y_range, p: dict | None = None, *, resolution: int =
     y = np.linspace(y0, y1, int(resolution))
     X, Y = np.meshgrid(x, y)
     pts = np.stack([X.ravel(), Y.ravel()], 1)
-    F = np.asarray(compiled(vf)["batch_f"](jnp.asarray(pts), pj)).reshape(len(y), len(x), 2)
+    F = batched(compiled(vf)["batch_f"], pts, pj).reshape(len(y), len(x), 2)
     return _nullclines_from_grid(vf, x, y, F, pj, refine)
+
+
+def _project(vf, Z, pj, i, lim, n_iter=6):
+    """Gauss--Newton projection of the points ``Z`` onto :math:`F_i = 0`:
+    :math:`z \\leftarrow z - F_i \\nabla F_i / |\\nabla F_i|^2`, each step clipped to one grid cell
+    ``lim`` (points stay on their branch). :math:`F` and :math:`F_x` come from the field's compiled
+    batch kernel; the update runs in NumPy (nothing new to compile)."""
+    bfj = compiled(vf)["batch_fj"]
+    Z = np.array(Z, float)
+    for _ in range(n_iter):
+        F, J = batched(bfj, Z, pj)
+        g, gr = F[:, i], J[:, i, :]
+        step = g[:, None] * gr / np.maximum(np.sum(gr * gr, axis=1), 1e-300)[:, None]
+        step = np.clip(step, -lim, lim)
+        ok = np.all(np.isfinite(step), axis=1)
+        Z[ok] -= step[ok]
+    return Z
 
 
 def _nullclines_from_grid(vf, x, y, F, pj, refine):
     out = {}
-    fn = vf.fn
-    dx, dy = x[1] - x[0], y[1] - y[0]
+    lim = np.array([x[1] - x[0], y[1] - y[0]])
+    bf = compiled(vf)["batch_f"]
     for i, name in enumerate(vf.variables):
         curves = _zero_curves(x, y, F[..., i])
         if not curves:
             out[name] = []
             continue
-        Zi = F[..., i]
-        big = np.nanmedian(np.abs(Zi)) + 1e-300
-
-        def proj(z, i=i):
-            def body(_, z):
-                g = fn(z, pj)[i]
-                gr = jax.grad(lambda w: fn(w, pj)[i])(z)
-                step = g * gr / jnp.maximum(jnp.dot(gr, gr), 1e-300)
-                # never move more than one grid cell (keeps points on their branch)
-                lim = jnp.array([dx, dy])
-                step = jnp.clip(step, -lim, lim)
-                return jnp.where(jnp.all(jnp.isfinite(step)), z - step, z)
-
-            return jax.lax.fori_loop(0, 6, body, z)
-
-        pf = jax.jit(jax.vmap(proj))
+        big = np.nanmedian(np.abs(F[..., i])) + 1e-300
+        sizes = np.cumsum([len(c) for c in curves])[:-1]
+        allc = np.concatenate(curves)
+        if refine:
+            allc = _project(vf, allc, pj, i, lim)
+        # drop pieces across poles: |F| at segment midpoints far above the field's scale
+        fall = np.abs(batched(bf, 0.5 * (allc[1:] + allc[:-1]), pj)[:, i])
         cleaned = []
-        for c in curves:
-            if refine:
-                c = np.asarray(pf(jnp.asarray(c)))
-            # drop pieces across poles: |F| at segment midpoints far above the field's scale
-            mids = 0.5 * (c[1:] + c[:-1])
-            fm = np.abs(np.asarray(compiled(vf)["batch_f"](jnp.asarray(mids), pj))[:, i]) if len(mids) else np.zeros(0)
+        for c, start_c in zip(np.split(allc, sizes), np.concatenate([[0], sizes])):
+            fm = fall[start_c:start_c + len(c) - 1]
             bad = ~np.isfinite(fm) | (fm > 1e3 * big)
             start = 0
             for k in np.where(bad)[0]:
@@ -230,7 +234,7 @@ def phase_plane(vf, x_range, y_range, p: dict | None = None, *, resolution: int 
     xg = np.linspace(x0, x1, int(field_resolution))
     yg = np.linspace(y0, y1, int(field_resolution))
     X, Y = np.meshgrid(xg, yg)
-    F = np.asarray(compiled(vf)["batch_f"](jnp.asarray(np.stack([X.ravel(), Y.ravel()], 1)), pj))
+    F = batched(compiled(vf)["batch_f"], np.stack([X.ravel(), Y.ravel()], 1), pj)
     U, V = F[:, 0].reshape(X.shape), F[:, 1].reshape(X.shape)
     seeds = [c for cs in ncl.values() for c in cs]
     seeds = np.concatenate(seeds)[:: max(1, sum(len(c) for c in seeds) // 400)] if seeds else None

@@ -168,15 +168,53 @@ def _pjax(p: dict) -> dict:
     return {k: jnp.asarray(v, float) for k, v in p.items()}
 
 
+_CHUNK = 1024
+
+
+def batched(fun, X, *args, chunk: int = _CHUNK):
+    """``fun(X_chunk, *args)`` over the rows of ``X`` in fixed-size chunks (the last one padded),
+    concatenated as NumPy. A jitted ``fun`` then compiles once, whatever the number of rows
+    (a new shape would otherwise trigger a new compilation)."""
+    X = np.asarray(X, float)
+    m = len(X)
+    if m == 0:
+        return np.asarray(fun(jnp.asarray(np.zeros((chunk,) + X.shape[1:])), *args))[:0]
+    out = []
+    for s in range(0, m, chunk):
+        blk = X[s:s + chunk]
+        k = len(blk)
+        if k < chunk:
+            blk = np.concatenate([blk, np.repeat(blk[:1], chunk - k, 0)])
+        r = fun(jnp.asarray(blk), *args)
+        out.append(jax.tree_util.tree_map(lambda a: np.asarray(a)[:k], r))
+    if isinstance(out[0], tuple):
+        return tuple(np.concatenate(parts) for parts in zip(*out))
+    return np.concatenate(out)
+
+
 def compiled(vf: VectorField) -> dict:
-    """Jitted ``f(x, p)``, ``jac(x, p)`` (:math:`F_x`) and ``jac_p(x, p, name)`` of a field (cached)."""
+    """Jitted kernels of a field (cached per ``vf.fn``): ``fj(x, p) -> (F, F_x)`` (one forward-mode
+    pass), the thin wrappers ``f`` and ``jac`` over it, and ``batch_f(X, p)``, ``batch_fj(X, p)`` (``vmap``;
+    call them through :func:`batched` so that they compile once)."""
     c = _COMPILED.get(vf.fn)
     if c is None:
         fn = vf.fn
+
+        def with_aux(x, p):
+            y = fn(x, p)
+            return y, y
+
+        def fj(x, p):
+            J, y = jax.jacfwd(with_aux, has_aux=True)(x, p)
+            return y, J
+
+        fjj = jax.jit(fj)
         c = {
-            "f": jax.jit(fn),
-            "jac": jax.jit(jax.jacfwd(fn)),
+            "fj": fjj,
+            "f": lambda x, p: fjj(x, p)[0],
+            "jac": lambda x, p: fjj(x, p)[1],
             "batch_f": jax.jit(jax.vmap(fn, in_axes=(0, None))),
+            "batch_fj": jax.jit(jax.vmap(fj, in_axes=(0, None))),
         }
         _COMPILED[vf.fn] = c
     return c
