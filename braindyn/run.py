@@ -58,6 +58,38 @@ def _flatten_dict(tree, prefix=""):
     return {prefix[:-1] or "value": tree}
 
 
+class _Recorder:
+    """A record specification as a hashable value, so compiled runs are reused across calls."""
+
+    def __init__(self, kind, spec):
+        self.kind, self.spec = kind, spec
+
+    def _key(self):
+        if self.kind == "names":
+            return (self.kind, tuple(self.spec.items()))
+        return (self.kind, self.spec)
+
+    def __hash__(self):
+        return hash(self._key())
+
+    def __eq__(self, other):
+        return isinstance(other, _Recorder) and self._key() == other._key()
+
+    def __call__(self, state):
+        if self.kind == "all":
+            return _flatten_dict(_strip(state))
+        if self.kind == "fn":
+            return _flatten_dict(self.spec(state))
+        out = {}
+        for label, how in self.spec.items():
+            if callable(how):
+                out.update(_flatten_dict(how(state), f"{label}."))
+            else:
+                v = _get_path(state, how)
+                out[label] = v > 0 if how.split(".")[-1] == "spike" else v
+        return out
+
+
 def make_recorder(record) -> Callable:
     """Turn a ``record`` specification into a function ``state -> flat dict of arrays``.
 
@@ -65,11 +97,14 @@ def make_recorder(record) -> Callable:
     list of names, a dict ``{label: name or function(state)}``, a function ``state -> PyTree``
     (nested dicts are flattened to dotted labels), or ``None`` (every variable of the state
     except ``t_last``). Records of a variable named ``spike`` are stored as booleans.
+    Two equal specifications give equal recorders, so a compiled run is reused.
     """
+    if isinstance(record, _Recorder):
+        return record
     if record is None:
-        return lambda state: _flatten_dict(_strip(state))
+        return _Recorder("all", None)
     if callable(record):
-        return lambda state: _flatten_dict(record(state))
+        return _Recorder("fn", record)
     if isinstance(record, str):
         record = [record]
     if isinstance(record, (list, tuple)):
@@ -79,19 +114,7 @@ def make_recorder(record) -> Callable:
             f"'record' must be a name, a list of names, a dict or a function, got {type(record).__name__}. "
             f"Fix: e.g. record=['V', 'spike']."
         )
-    spec = dict(record)
-
-    def rec(state):
-        out = {}
-        for label, how in spec.items():
-            if callable(how):
-                out.update(_flatten_dict(how(state), f"{label}."))
-            else:
-                v = _get_path(state, how)
-                out[label] = v > 0 if how.split(".")[-1] == "spike" else v
-        return out
-
-    return rec
+    return _Recorder("names", dict(record))
 
 
 def _strip(state):
