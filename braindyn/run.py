@@ -381,6 +381,35 @@ def _run_chunk(model, state, istates, key, t0, step0, inputs, n_steps, dt, recor
                     record_every=every, t0=t0, step0=step0, key=key, check_finite=check, pack=True)
 
 
+@jax.jit
+def _state_finite_dev(state):
+    return _all_finite(state)
+
+
+def _state_finite(state) -> bool:
+    return bool(_state_finite_dev(state))
+
+
+def _records_finite(recs) -> bool:
+    return all(np.all(np.isfinite(v)) for v in jax.tree.leaves(recs) if np.asarray(v).dtype.kind == "f")
+
+
+def _first_bad_record(recs):
+    """``(row, label, index)`` of the earliest non-finite entry of the records."""
+    best = None
+    for label, v in recs.items():
+        v = np.asarray(v)
+        if v.dtype.kind != "f":
+            continue
+        bad = ~np.isfinite(v.reshape(v.shape[0], -1))
+        rows = np.nonzero(bad.any(axis=1))[0]
+        if len(rows) and (best is None or rows[0] < best[0]):
+            col = int(np.nonzero(bad[rows[0]])[0][0])
+            idx = np.unravel_index(col, v.shape[1:]) if v.ndim > 1 else ()
+            best = (int(rows[0]), label, tuple(int(i) for i in idx), float(v.reshape(v.shape[0], -1)[rows[0], col]))
+    return best
+
+
 def _locate_nonfinite(model, state, istates, key, t0, step_bad, step0, inputs, dt):
     """Replay up to the bad step and name the first non-finite variable and element."""
     n_before = int(step_bad - step0)
@@ -444,7 +473,9 @@ def run(model, duration: float, dt: float = 0.1, *, inputs=None, state0=None, re
         Progress bar over chunks (``None``: only for multi-chunk runs on a terminal).
     check_finite : bool
         Raise :class:`~braindyn.SimulationDiverged` at the first non-finite value, naming the
-        variable, the neuron and the step; ``.result`` keeps every earlier record.
+        variable, the neuron and the step; ``.result`` keeps every earlier record. The state and
+        the records are checked once per chunk (free); only a chunk that went bad is replayed
+        with a per-step check to locate the failure.
     on_chunk : callable, optional
         ``on_chunk(ts, records)`` after each chunk (e.g. to stream records to disk).
     keep_records : bool
@@ -493,13 +524,22 @@ def run(model, duration: float, dt: float = 0.1, *, inputs=None, state0=None, re
         for nr in plan:
             ns = nr * record_every
             t_chunk = t0 + (step - step0) * dt
-            out = _run_chunk(model, state, istates, k_run, jnp.asarray(t_chunk), jnp.asarray(step), inputs, ns, dt,
-                             recorder, record_every, check_finite)
-            new_state, recs, new_istates = out[0], out[1], out[2]
+            args = (model, state, istates, k_run, jnp.asarray(t_chunk), jnp.asarray(step), inputs, ns, dt,
+                    recorder, record_every)
+            new_state, recs, new_istates = _run_chunk(*args, False)
             ts = t_chunk + (record_every * (np.arange(nr) + 1) - 1) * dt + shift
-            if check_finite and int(out[3]) >= 0:
-                bad = int(out[3])
-                name, idx, val, before = _locate_nonfinite(model, state, istates, k_run, t_chunk, bad, step, inputs, dt)
+            recs = _host(recs)
+            if check_finite and not (_state_finite(new_state) and _records_finite(recs)):
+                # Non-finite values persist in the state (or show in a record): replay this chunk
+                # with a per-step check to find the first bad step; runs that stay finite never pay.
+                bad = int(_run_chunk(*args, True)[3])
+                if bad >= 0:
+                    name, idx, val, before = _locate_nonfinite(model, state, istates, k_run, t_chunk, bad, step,
+                                                               inputs, dt)
+                else:  # the state stayed finite: a record function produced the non-finite value
+                    row, label, idx, val = _first_bad_record(recs)
+                    bad = step + (row + 1) * record_every - 1
+                    name, before = f"record {label}", float("nan")
                 keep = (bad - step) // record_every
                 recs_h = jax.tree.map(lambda x: np.asarray(x)[:keep], recs)
                 t_bad = t_chunk + (bad - step + 1) * dt
@@ -513,7 +553,6 @@ def run(model, duration: float, dt: float = 0.1, *, inputs=None, state0=None, re
                     f"the exception's .result.",
                     variable=name, index=idx, step=bad, t=t_bad, result=partial,
                 )
-            recs = _host(recs)
             if on_chunk is not None:
                 on_chunk(ts, recs)
             if keep_records:

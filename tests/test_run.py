@@ -134,3 +134,15 @@ def test_simulate_is_pure_and_differentiable():
     g = jax.grad(loss)(10.0)
     # d<V>/dI for a subthreshold LIF equals R (1 - mean of the relaxation kernel) > 0
     assert 0 < float(g) < 1
+
+
+def test_nonfinite_record_of_a_finite_state_is_reported():
+    with pytest.raises(bd.SimulationDiverged, match="record v"):
+        bd.run(LIF(n=3), 5.0, inputs=1.0, record={"v": lambda s: jnp.log(s["V"] + 4.0)})
+
+
+def test_finite_run_has_no_per_step_check_cost_path():
+    # a finite run returns normally with check_finite on (the replay path is never taken)
+    res = bd.run(LIF(n=3, noise={"V": 1.0}), 20.0, inputs=22.0, record="V", check_finite=True, key=2)
+    ref = bd.run(LIF(n=3, noise={"V": 1.0}), 20.0, inputs=22.0, record="V", check_finite=False, key=2)
+    np.testing.assert_array_equal(res["V"], ref["V"])
