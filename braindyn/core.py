@@ -81,8 +81,9 @@ class ODEModel(Dynamics):
         Number of units (neurons) in the population.
     method : str or Solver
         Integration method: any name of :data:`braindyn.integrators.ODE_METHODS`
-        (``"exp_euler"``, ``"rk4"``, ``"euler"``, ...) or a solver object. An SDE solver object
-        (one with a ``strong_order``) integrates drift and noise together.
+        (``"exp_euler"``, ``"rk4"``, ``"euler"``, ...) or a solver object. With ``noise``, an SDE
+        method (a name of :data:`braindyn.integrators.SDE_METHODS` such as ``"milstein"``, or
+        an SDE solver object) integrates drift and noise together.
     noise : dict or None
         Additive white noise :math:`\\sigma_x \\xi(t)` per variable, ``{"V": sigma}`` with
         :math:`\\sigma` in (unit of x)/sqrt(ms). With an ODE ``method`` the noise is added by
@@ -101,7 +102,10 @@ class ODEModel(Dynamics):
                 f"got {self.n!r}. Fix: e.g. n=100."
             )
         if isinstance(self.method, str):
-            check_choice("integration method", self.method, sorted(integrators.ODE_METHODS), type(self).__name__)
+            names = sorted(integrators.ODE_METHODS)
+            if self.noise is not None:
+                names += sorted(integrators.SDE_METHODS)
+            check_choice("integration method", self.method, names, type(self).__name__)
         if self.noise is not None:
             if not isinstance(self.noise, dict):
                 raise BraindynError(
@@ -140,7 +144,8 @@ class ODEModel(Dynamics):
         return state
 
     def solver(self):
-        return integrators.get(self.method) if not _is_sde_solver(self.method) else self.method
+        """The ODE solver of the drift (SDE solvers are handled in :meth:`integrate_continuous`)."""
+        return integrators.get(self.method)
 
     def integrate_continuous(self, y, args, t, dt, key):
         """One step of the continuous part (drift by ``method``, plus noise if any)."""
@@ -149,8 +154,9 @@ class ODEModel(Dynamics):
             return self.solver()(f, t, y, dt, args)
         sig = {k: self.noise.get(k, 0.0) for k in y}
         if _is_sde_solver(self.method):
+            sde = integrators.get_sde(self.method) if isinstance(self.method, str) else self.method
             g = lambda tt, yy, aa: {k: jnp.broadcast_to(jnp.asarray(sig[k], yy[k].dtype), yy[k].shape) for k in yy}
-            return self.method.step(f, g, t, y, dt, args, key)
+            return sde.step(f, g, t, y, dt, args, key)
         y_new = self.solver()(f, t, y, dt, args)
         if key is None:
             raise BraindynError(
@@ -178,7 +184,9 @@ class ODEModel(Dynamics):
 
 
 def _is_sde_solver(method) -> bool:
-    return not isinstance(method, str) and hasattr(method, "strong_order")
+    if isinstance(method, str):
+        return method in integrators.SDE_METHODS and method not in integrators.ODE_METHODS
+    return hasattr(method, "strong_order")
 
 
 class SpikingNeuron(ODEModel):
