@@ -94,3 +94,72 @@ def test_solve_cycle_rejects_bad_guess():
 
     with pytest.raises(BraindynError, match="period"):
         solve_cycle(FHN, [0.0, 0.0], -1.0)
+
+
+def _hopf_normal_form(s, omega):
+    """dr/dt = r (mu + s r^2), dtheta/dt = omega in Cartesian form; Hopf at mu = 0 with x* = 0."""
+    return vector_field(lambda x, p: jnp.array([
+        p["mu"] * x[0] - omega * x[1] + s * x[0] * (x[0] ** 2 + x[1] ** 2),
+        omega * x[0] + p["mu"] * x[1] + s * x[1] * (x[0] ** 2 + x[1] ** 2)]), ["x", "y"], {"mu": 0.0})
+
+
+def test_cycles_from_normal_form_hopf_at_origin():
+    # supercritical (s = -1): cycles r = sqrt(mu) for mu > 0, period 2 pi / omega, stable
+    omega = 2.0
+    vf = _hopf_normal_form(-1.0, omega)
+    br = continue_equilibria(vf, "mu", [0.0, 0.0], {"mu": -0.5}, p_range=(-0.5, 0.5))
+    (h,) = br.hopfs
+    assert abs(h.value) < 1e-10 and np.allclose(h.coords, 0.0, atol=1e-12) and abs(h.omega - omega) < 1e-10
+    cb = continue_cycles(vf, h, p_range=(-0.5, 0.6), n_mesh=400, max_steps=100)
+    assert len(cb.values) > 5 and cb.values.max() > 0.5
+    r = np.hypot(cb.states[:, 0], cb.states[:, 1])
+    np.testing.assert_allclose(r, np.sqrt(cb.values), atol=1e-4)
+    np.testing.assert_allclose(cb.periods, 2 * np.pi / omega, atol=1e-4)
+    assert np.all(cb.stable) and not [q for q in cb.points if q.kind == "fold_cycle"]
+    lc = cycle_at(vf, cb, 0.3, n_mesh=400)
+    np.testing.assert_allclose(np.hypot(lc.xs[:, 0], lc.xs[:, 1]), np.sqrt(0.3), atol=1e-4)
+    assert abs(lc.period - np.pi) < 1e-4
+    # Floquet multiplier across the cycle: exp(-2 mu T) (linearise dr/dt at r = sqrt(mu))
+    m = sorted(np.abs(lc.multipliers))
+    assert abs(m[0] - np.exp(-2 * 0.3 * np.pi)) < 1e-4 and abs(m[1] - 1) < 1e-6
+
+
+def test_cycles_from_subcritical_hopf_are_unstable_and_go_backwards():
+    # s = +1: unstable cycles r = sqrt(-mu) for mu < 0
+    vf = _hopf_normal_form(1.0, 1.0)
+    br = continue_equilibria(vf, "mu", [0.0, 0.0], {"mu": -0.5}, p_range=(-0.5, 0.5))
+    cb = continue_cycles(vf, br.hopfs[0], p_range=(-0.5, 0.5), n_mesh=400, max_steps=60)
+    assert cb.values.min() < -0.4 and np.all(cb.values <= 1e-9)
+    np.testing.assert_allclose(np.hypot(cb.states[:, 0], cb.states[:, 1]), np.sqrt(-cb.values), atol=1e-4)
+    np.testing.assert_allclose(cb.periods, 2 * np.pi, atol=1e-4)
+    assert not np.any(cb.stable[1:])
+
+
+def test_first_lyapunov_coefficient_normal_form_and_fhn():
+    from braindyn.analysis import first_lyapunov
+
+    # For x' = mu x - w y + s x r^2 (and y'), with |q| = 1 the complex coordinate is z = (x + i y)/sqrt 2,
+    # so z' = (mu + i w) z + 2 s |z|^2 z and l1 = Re c1 / w = 2 s / w.
+    for s, w in ((-1.0, 2.0), (1.0, 1.0), (-0.5, 3.0)):
+        assert abs(first_lyapunov(_hopf_normal_form(s, w), [0.0, 0.0], "mu", 0.0) - 2 * s / w) < 1e-7
+    br = continue_equilibria(FHN, "I", [-1.2, -0.62], p_range=(0, 2))
+    assert br.criticality == ["subcritical", "subcritical"]
+    assert all(h.to_dict()["criticality"] == "subcritical" for h in br.hopfs)
+    # consistent with the cycle branch: unstable cycles leave I = 0.33128 towards lower I (stable rest)
+    cb = continue_cycles(FHN, br.hopfs[0], p_range=(0, 1.0), n_mesh=400, max_steps=5)
+    assert cb.values[1] < br.hopfs[0].value and not cb.stable[1]
+
+
+def test_fhn_cycle_branch_ends_at_the_other_hopf_without_spurious_folds():
+    br = continue_equilibria(FHN, "I", [-1.2, -0.62], p_range=(0, 2))
+    cb = continue_cycles(FHN, br.hopfs[0], p_range=(0, 1.8), n_mesh=800, max_steps=400)
+    # the field is symmetric under (V, w, I) -> (-V, 2a/b - w, 2a/b - I): LPCs at I_f and 1.75 - I_f
+    lpc = sorted(q.value for q in cb.points if q.kind == "fold_cycle")
+    assert len(lpc) == 2
+    assert abs(lpc[0] - 0.32418) < 1e-4 and abs(lpc[0] + lpc[1] - 2 * A / B) < 2e-4
+    end = cb.points[-1]
+    VH = np.sqrt(1 - B / TAU)
+    assert end.kind == "hopf" and abs(end.value - (VH ** 3 / 3 - VH + (VH + A) / B)) < 1e-8
+    assert "Hopf" in cb.reason and abs(cb.values[-1] - end.value) < 1e-2
+    # period at I = 0.8 (refcases: 36.52)
+    assert abs(cycle_at(FHN, cb, 0.8, n_mesh=800).period - 36.52) / 36.52 < 5e-3

@@ -164,3 +164,12 @@ def test_bad_input_errors():
         from_model(neurons.HH(), variables=["V", "q"])
     with pytest.raises(BraindynError, match="unknown parameter"):
         FHN(jnp.zeros(2), gNa=1.0)
+
+
+@pytest.mark.parametrize("rhs", [lambda x, m: m * x - x ** 2, lambda x, m: m * x - x ** 3])
+def test_branch_points_transcritical_and_pitchfork(rhs):
+    # the trivial branch x = 0 meets another branch at mu = 0: det F_x = mu changes sign, mu does not turn
+    vf = vector_field(lambda x, p: jnp.array([rhs(x[0], p["mu"])]), ["x"], {"mu": -1.0})
+    br = continue_equilibria(vf, "mu", [0.0], p_range=(-1, 1))
+    assert [q.kind for q in br.points] == ["branch_point"]
+    assert abs(br.points[0].value) < 1e-10 and not br.folds

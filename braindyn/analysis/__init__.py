@@ -27,3 +27,6 @@ from .fast_slow import FastSlow, fast_slow
 
 __all__ += ["PhaseLine", "PhasePlane", "nullclines", "phase_line", "phase_plane", "SlowPoints", "find_slow_points",
             "FastSlow", "fast_slow"]
+from .normal_forms import criticality, first_lyapunov
+
+__all__ += ["first_lyapunov", "criticality"]

@@ -173,8 +173,8 @@ class SpecialPoint:
     Attributes
     ----------
     kind : str
-        ``"fold"`` (saddle-node), ``"hopf"``, ``"fold_cycle"`` (fold of limit cycles),
-        ``"endpoint"``.
+        ``"fold"`` (saddle-node), ``"hopf"``, ``"branch_point"`` (:math:`\\det F_x` changes sign
+        without a fold: transcritical or pitchfork), ``"fold_cycle"`` (fold of limit cycles).
     param : str
         The continuation parameter; ``value`` its value at the point.
     coords : ndarray (n,)
@@ -598,8 +598,11 @@ def _make_branch(vf, param, pp, us, ts, reason, eq):
         # fold: d(lambda)/ds changes sign; branch point: det F_x changes sign while lambda does not turn
         if turn or (np.sign(dets[k]) != np.sign(dets[k + 1]) and dets[k] != 0 and dets[k + 1] != 0):
             u, ok = _bracket_locate(G, JG, ua, ub, _tau_fold(n))
-            if not ok:
-                w = abs(ts[k][n]) / (abs(ts[k][n]) + abs(ts[k + 1][n]) + 1e-300) if turn else 0.5
+            if not ok:  # (at a branch point the corrector is singular: interpolate det F_x linearly)
+                if turn:
+                    w = abs(ts[k][n]) / (abs(ts[k][n]) + abs(ts[k + 1][n]) + 1e-300)
+                else:
+                    w = abs(dets[k]) / (abs(dets[k]) + abs(dets[k + 1]))
                 u = ua + w * (ub - ua)
             ev = _eig_sorted(JG(u)[:, :n])
             points.append((k, SpecialPoint("fold" if turn else "branch_point", param, float(u[n]), u[:n].copy(), ev,

@@ -170,11 +170,13 @@ def newton_batch(vf: VectorField, guesses, p: dict | None = None, n_iter: int = 
         dx = _solve_stack(J, F)
         cands = X[idx][:, None, :] - _ALPHAS[None, :, None] * dx[:, None, :]
         Fc = batched(c["batch_f"], cands.reshape(-1, n), pp).reshape(len(idx), na, n)
-        norms = np.sum(Fc ** 2, axis=2)
+        with np.errstate(over="ignore", invalid="ignore"):
+            norms = np.sum(Fc ** 2, axis=2)
         norms[~np.isfinite(norms)] = np.inf
         k = np.argmin(norms, axis=1)
         best = norms[np.arange(len(idx)), k]
-        f0 = np.sum(F ** 2, axis=1)
+        with np.errstate(over="ignore", invalid="ignore"):
+            f0 = np.sum(F ** 2, axis=1)
         better = best < f0
         newX = np.where(better[:, None], cands[np.arange(len(idx)), k], X[idx] - dx)
         newF = np.where(better[:, None], Fc[np.arange(len(idx)), k], np.nan)

@@ -389,15 +389,17 @@ def simulate(vf: VectorField, x0, t1: float, p: dict | None = None, *, n_save: i
     pp = vf.p(p)
     ts = jnp.linspace(t0, t1, int(n_save))
 
-    def one(x, pr):
-        sol = solve_adaptive("dopri5", lambda t, y, a: vf.fn(y, a), x, t0, t1, pr, rtol=rtol, atol=atol,
-                             max_steps=max_steps, saveat=ts)
+    def one(x, pr, ta, tb, tsave):
+        sol = solve_adaptive("dopri5", lambda t, y, a: vf.fn(y, a), x, ta, tb, pr, rtol=rtol, atol=atol,
+                             max_steps=max_steps, saveat=tsave)
         return sol.ys
 
-    key = (vf.fn, batched, int(n_save), float(t0), float(t1), rtol, atol, max_steps)
+    # times are traced arguments: one compilation per field, batch shape and n_save
+    key = (vf.fn, x0.shape if batched else None, int(n_save), rtol, atol, max_steps)
     g = _SIM_CACHE.get(key)
     if g is None:
-        g = jax.jit(jax.vmap(one, in_axes=(0, None)) if batched else one)
+        g = jax.jit(jax.vmap(one, in_axes=(0, None, None, None, None)) if batched else one)
         _SIM_CACHE[key] = g
-    xs = np.asarray(g(x0, {k: jnp.asarray(v, float) for k, v in pp.items()}))
+    xs = np.asarray(g(x0, {k: jnp.asarray(v, float) for k, v in pp.items()}, jnp.asarray(float(t0)),
+                      jnp.asarray(float(t1)), ts))
     return Trajectory(np.asarray(ts), xs, vf.variables)

@@ -72,7 +72,18 @@ def _adex(p):
     pp = an.phase_plane(vf, (p["V_min"], p["V_max"]), wr, {"I": float(I)})
     figures = {"pattern": p["pattern"], "I": float(I), "fixed_points": _fps(pp.fixed_points),
                "spike_count": int(res.spike_count())}
-    return Report(figures, {"pp": pp, "V": V, "w": w, "ts": np.asarray(res.ts)})
+    spike = np.asarray(res["spike"])[:, 0].astype(bool)
+    return Report(figures, {"pp": pp, "V": V, "w": w, "ts": np.asarray(res.ts), "spike": spike})
+
+
+def _break_at_resets(V, w, spike):
+    """Insert NaN after each spike step so that no line joins a spike to its reset (V jumps to
+    V_reset and w by b at a reset: a discontinuity of the hybrid system, not a trajectory)."""
+    idx = np.where(spike)[0]
+    drop = np.where(np.diff(V) < -5.0)[0]  # a reset without a recorded spike flag (boundary cases)
+    cut = np.union1d(idx, drop) + 1
+    cut = cut[(cut > 0) & (cut < len(V))]
+    return np.insert(np.asarray(V, float), cut, np.nan), np.insert(np.asarray(w, float), cut, np.nan)
 
 
 def _plot_adex(report, p):
@@ -80,8 +91,9 @@ def _plot_adex(report, p):
 
     d = report.data
     fig, (a1, a2) = _fig(1, 2, (12, 4.5))
-    Vc = np.clip(d["V"], d["pp"].x[0], d["pp"].x[-1])
-    phase_portrait(d["pp"], ax=a1, extra_trajectories=[(Vc, d["w"], "spiking trajectory (with resets)")],
+    Vb, wb = _break_at_resets(d["V"], d["w"], report.data["spike"])
+    phase_portrait(d["pp"], ax=a1, extra_trajectories=[(np.clip(Vb, d["pp"].x[0], d["pp"].x[-1]), wb,
+                                                        "spiking trajectory (breaks at resets)")],
                    title=f"AdEx {p['pattern']}, I = {report.figures['I']:g}", xlabel="V (mV)", ylabel="w")
     a2.plot(d["ts"], d["V"], lw=1)
     a2.set_xlabel("t (ms)")

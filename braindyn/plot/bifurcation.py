@@ -8,7 +8,8 @@ from .basic import new_axes
 
 __all__ = ["bifurcation_diagram", "two_parameter_diagram", "fast_slow_diagram", "grid_diagram"]
 
-_LABEL = {"fold": "LP", "hopf": "H", "fold_cycle": "LPC"}
+_LABEL = {"fold": "LP", "hopf": "H", "fold_cycle": "LPC", "branch_point": "BP"}
+_COLOR = {"fold": "C2", "hopf": "C4", "fold_cycle": "C5", "branch_point": "C6"}
 
 
 def _segments(mask):
@@ -55,8 +56,12 @@ def bifurcation_diagram(branches, cycles=(), var=0, ax=None, *, title=None, xlab
                 continue
             shown.append(key)
             ax.plot(p.value, p.coords[i], "o" if p.kind != "fold_cycle" else "s", ms=6,
-                    color={"fold": "C2", "hopf": "C4", "fold_cycle": "C5"}[p.kind], zorder=6)
-            ax.annotate(f"{_LABEL.get(p.kind, p.kind)} {p.value:.4g}", (p.value, p.coords[i]),
+                    color=_COLOR.get(p.kind, "C7"), zorder=6)
+            lab = _LABEL.get(p.kind, p.kind)
+            l1 = p.extra.get("l1") if p.kind == "hopf" else None
+            if l1 is not None and np.isfinite(l1) and l1 != 0:
+                lab += " (sub)" if l1 > 0 else " (super)"
+            ax.annotate(f"{lab} {p.value:.4g}", (p.value, p.coords[i]),
                         textcoords="offset points", xytext=(5, 5), fontsize=8)
     ax.set_xlabel(xlabel or first.param)
     ax.set_ylabel(ylabel or first.variables[i])

@@ -68,9 +68,9 @@ def phase_portrait(pp, ax=None, *, stream: bool = True, title=None, xlabel=None,
     fig, ax = new_axes(ax, figsize=(6, 5))
     vx, vy = pp.variables
     if stream:
-        speed = np.hypot(pp.U, pp.V)
-        ax.streamplot(pp.x, pp.y, pp.U, pp.V, color=np.log1p(speed / (np.nanmedian(speed) + 1e-300)),
-                      cmap="Greys", density=1.0, linewidth=0.7, arrowsize=0.8)
+        # uniform light grey: speeds span decades near a spike upswing, and a speed colour map
+        # then paints that corner black
+        ax.streamplot(pp.x, pp.y, pp.U, pp.V, color="0.7", density=1.0, linewidth=0.6, arrowsize=0.8)
     else:
         ax.quiver(pp.x, pp.y, pp.U, pp.V, color="0.6", angles="xy")
     colors = {vx: "C0", vy: "C1"}
