@@ -21,7 +21,7 @@ from typing import Any, ClassVar, Optional
 import jax.numpy as jnp
 import numpy as np
 
-from .._errors import BraindynError, check_choice, check_finite, check_nonnegative, check_positive
+from .._errors import check_choice, check_finite, check_positive
 from ..core import SpikingNeuron
 
 __all__ = ["QIF", "Theta", "ExpIF", "AdEx", "AdQIF", "GIF", "ADEX_PATTERNS", "GIF_PATTERNS"]

@@ -10,7 +10,7 @@ used as populations of a :class:`~braindyn.Network` or run alone with :func:`bra
 """
 from __future__ import annotations
 
-from typing import Any, Callable, Optional, Union
+from typing import Any, Callable, Union
 
 import equinox as eqx
 import jax

@@ -3,7 +3,6 @@ from __future__ import annotations
 
 from typing import Any, ClassVar, Optional
 
-import numpy as np
 
 from .._errors import check_choice, check_finite
 from ..core import SpikingNeuron

@@ -13,10 +13,9 @@ from typing import Any, Callable, ClassVar, Optional, Union
 import equinox as eqx
 import jax
 import jax.numpy as jnp
-import numpy as np
 
 from .._errors import check_choice, check_finite, check_positive
-from ..core import ODEModel, as_inputs
+from ..core import ODEModel
 
 __all__ = ["RateUnit", "ThresholdLinear", "WilsonCowan", "TRANSFER_FUNCTIONS", "transfer"]
 
