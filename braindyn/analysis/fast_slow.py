@@ -40,7 +40,7 @@ class FastSlow:
 @x64
 def fast_slow(vf, slow: str, slow_range, x0, p: dict | None = None, *, fast_bounds=None, t_max: float = 1000.0,
               t_transient: float = 0.0, n_save: int = 20001, cycles: bool = True, cycle_kw: dict | None = None,
-              ds=None, **model_kw) -> FastSlow:
+              ds=None, rtol: float = 1e-6, atol: float = 1e-8, **model_kw) -> FastSlow:
     """Fast--slow dissection with one slow variable.
 
     Parameters
@@ -60,6 +60,9 @@ def fast_slow(vf, slow: str, slow_range, x0, p: dict | None = None, *, fast_boun
         Simulated time; the first ``t_transient`` is dropped from the returned trajectory.
     cycles : bool
         Continue the limit cycles born at the Hopf points of the fast subsystem.
+    rtol, atol : float
+        Tolerances of the full simulation (drawn over the diagram: display accuracy is enough;
+        the branches and cycles are computed to their own, tight tolerances).
     """
     vf = as_vector_field(vf, **model_kw)
     fastvf = vf.slow([slow])
@@ -89,7 +92,7 @@ def fast_slow(vf, slow: str, slow_range, x0, p: dict | None = None, *, fast_boun
                     cyc.append(continue_cycles(fastvf, h, {**pp, slow: h.value}, p_range=(lo, hi), **(cycle_kw or {})))
                 except BraindynError:
                     pass
-    tr = simulate(vf, x0, t_max, pp, n_save=n_save)
+    tr = simulate(vf, x0, t_max, pp, n_save=n_save, rtol=rtol, atol=atol)
     keep = tr.ts >= t_transient
     return FastSlow(slow, fastvf.variables, branches, cyc, Trajectory(tr.ts[keep], tr.xs[keep], vf.variables))
 

@@ -360,6 +360,7 @@ class Trajectory:
 
 
 _SIM_CACHE: dict = {}
+_SIM_SEG = 2000
 
 
 @x64
@@ -368,7 +369,9 @@ def simulate(vf: VectorField, x0, t1: float, p: dict | None = None, *, n_save: i
     """Integrate :math:`\\dot x = F(x; p)` from ``x0`` (shape ``(n,)`` or a batch ``(m, n)``).
 
     Adaptive Dormand--Prince (:func:`braindyn.integrators.solve_adaptive`), solutions saved at
-    ``n_save`` equally spaced times. A batch of starts is solved in one ``vmap``.
+    ``n_save`` equally spaced times. The run is cut into windows of ``_SIM_SEG`` save intervals
+    (the last one extended past ``t1`` and trimmed) and a batch is solved start by start, so one
+    compiled solver serves every duration, ``n_save`` and batch size of a field.
 
     Example
     -------
@@ -380,26 +383,38 @@ def simulate(vf: VectorField, x0, t1: float, p: dict | None = None, *, n_save: i
     """
     from ..integrators import solve_adaptive
 
-    x0 = jnp.asarray(x0, float)
+    x0 = np.asarray(x0, float)
     batched = x0.ndim == 2
     if x0.shape[-1] != vf.n:
         raise BraindynError(f"simulate: x0 has {x0.shape[-1]} components, the field has {vf.n} variables {list(vf.variables)}.")
     if not t1 > t0:
         raise BraindynError(f"simulate: need t1 > t0, got t0={t0}, t1={t1}.")
-    pp = vf.p(p)
-    ts = jnp.linspace(t0, t1, int(n_save))
+    n_save = int(n_save)
+    if n_save < 2:
+        raise BraindynError(f"simulate: n_save must be >= 2, got {n_save}.")
+    pp = {k: jnp.asarray(v, float) for k, v in vf.p(p).items()}
+    ts = np.linspace(t0, t1, n_save)
+    dts = (t1 - t0) / (n_save - 1)
+    seg = _SIM_SEG
 
-    def one(x, pr, ta, tb, tsave):
-        sol = solve_adaptive("dopri5", lambda t, y, a: vf.fn(y, a), x, ta, tb, pr, rtol=rtol, atol=atol,
+    def window(x, pr, ta, dt):
+        tsave = ta + dt * jnp.arange(seg + 1)
+        sol = solve_adaptive("dopri5", lambda t, y, a: vf.fn(y, a), x, ta, tsave[-1], pr, rtol=rtol, atol=atol,
                              max_steps=max_steps, saveat=tsave)
         return sol.ys
 
-    # times are traced arguments: one compilation per field, batch shape and n_save
-    key = (vf.fn, x0.shape if batched else None, int(n_save), rtol, atol, max_steps)
+    key = (vf.fn, rtol, atol, max_steps)
     g = _SIM_CACHE.get(key)
     if g is None:
-        g = jax.jit(jax.vmap(one, in_axes=(0, None, None, None, None)) if batched else one)
-        _SIM_CACHE[key] = g
-    xs = np.asarray(g(x0, {k: jnp.asarray(v, float) for k, v in pp.items()}, jnp.asarray(float(t0)),
-                      jnp.asarray(float(t1)), ts))
+        g = _SIM_CACHE[key] = jax.jit(window)
+    dt = jnp.asarray(float(dts))
+    out = []
+    for x in (x0 if batched else x0[None]):
+        parts, xc = [x[None]], jnp.asarray(x)
+        for k in range(int(np.ceil((n_save - 1) / seg))):
+            ys = g(xc, pp, jnp.asarray(float(t0 + k * seg * dts)), dt)
+            parts.append(np.asarray(ys[1:]))
+            xc = ys[-1]
+        out.append(np.concatenate(parts)[:n_save])
+    xs = np.stack(out) if batched else out[0]
     return Trajectory(np.asarray(ts), xs, vf.variables)

@@ -13,6 +13,15 @@ from .. import neurons
 from . import Entry, Report
 
 
+_KEYS = {"fixed_points": [], "hopf_points": [], "fold_points": [], "limit_cycle_period": None}
+
+
+def _report(figures, data):
+    """Every analysis entry reports the four key figures of the issue (empty / None when they do not
+    apply), then its own."""
+    return Report({**{k: (list(v) if isinstance(v, list) else v) for k, v in _KEYS.items()}, **figures}, data)
+
+
 def _fps(fps):
     return [fp.to_dict() for fp in fps]
 
@@ -35,7 +44,7 @@ def _phase_line_entry(model, p, rng):
     start = min(pl.fixed_points, key=lambda f: f.coords[0]).coords if pl.fixed_points else [rng[0]]
     br = an.continue_equilibria(vf, "I", start, {"I": min(p["I"], 0.0)}, p_range=(min(p["I"], 0.0) - 1.0, p["I_max"]))
     figures = {"I": p["I"], "fixed_points": _fps(pl.fixed_points), "fold_points": _pts(br.points, "fold")}
-    return Report(figures, {"line": pl, "branch": br})
+    return _report(figures, {"line": pl, "branch": br})
 
 
 def _plot_phase_line(report, p, name):
@@ -73,7 +82,7 @@ def _adex(p):
     figures = {"pattern": p["pattern"], "I": float(I), "fixed_points": _fps(pp.fixed_points),
                "spike_count": int(res.spike_count())}
     spike = np.asarray(res["spike"])[:, 0].astype(bool)
-    return Report(figures, {"pp": pp, "V": V, "w": w, "ts": np.asarray(res.ts), "spike": spike})
+    return _report(figures, {"pp": pp, "V": V, "w": w, "ts": np.asarray(res.ts), "spike": spike})
 
 
 def _break_at_resets(V, w, spike):
@@ -117,7 +126,7 @@ def _fhn_phase(p):
     figures = {"I": p["I"], "fixed_points": _fps(pp.fixed_points),
                "limit_cycle_period": round(lc.period, 5) if lc else None,
                "limit_cycle": lc.to_dict() if lc else None}
-    return Report(figures, {"pp": pp})
+    return _report(figures, {"pp": pp})
 
 
 def _fhn_bif(p):
@@ -130,10 +139,13 @@ def _fhn_bif(p):
         cyc = [cb]
         if np.min(cb.values) <= p["I_cycle"] <= np.max(cb.values):
             period = an.cycle_at(vf, cb, p["I_cycle"], n_mesh=800).period
+    fpc = an.find_fixed_points(vf, {"I": p["I_cycle"]}, bounds=[(-3, 3), (-3, 3)])
     figures = {"hopf_points": _pts(br.points, "hopf"), "fold_points": _pts(br.points, "fold"),
                "fold_cycle_points": [q.to_dict() for c in cyc for q in c.points if q.kind == "fold_cycle"],
-               "I_cycle": p["I_cycle"], "limit_cycle_period": round(period, 5) if period else None}
-    return Report(figures, {"branch": br, "cycles": cyc})
+               "cycle_branch_end": cyc[0].reason if cyc else None,
+               "I_cycle": p["I_cycle"], "fixed_points": _fps(fpc),
+               "limit_cycle_period": round(period, 5) if period else None}
+    return _report(figures, {"branch": br, "cycles": cyc})
 
 
 def _plot_bif(report, p, title, ylabel=None):
@@ -153,7 +165,7 @@ def _izh(p):
     pp = an.phase_plane(vf, (-75, -45), (-16, -8), {"I": p["I_phase"]})
     figures = {"hopf_points": _pts(br.points, "hopf"), "fold_points": _pts(br.points, "fold"),
                "I_phase": p["I_phase"], "fixed_points": _fps(pp.fixed_points)}
-    return Report(figures, {"branch": br, "pp": pp})
+    return _report(figures, {"branch": br, "pp": pp})
 
 
 def _plot_izh(report, p):
@@ -176,8 +188,9 @@ def _hh(p):
         cyc = [an.continue_cycles(vf, br.hopfs[0], p_range=(p["I_min"], p["I_max"]), max_steps=p["max_steps"],
                                   n_mesh=1000, n_seg=10)]
     figures = {"hopf_points": _pts(br.points, "hopf"), "fold_points": _pts(br.points, "fold"),
+               "I_min": p["I_min"], "fixed_points": _fps(fps),
                "fold_cycle_points": [q.to_dict() for c in cyc for q in c.points if q.kind == "fold_cycle"]}
-    return Report(figures, {"branch": br, "cycles": cyc})
+    return _report(figures, {"branch": br, "cycles": cyc})
 
 
 # ---- Hindmarsh--Rose fast-slow -------------------------------------------------------------------
@@ -192,7 +205,7 @@ def _hr(p):
     figures = {"I": p["I"], "fold_points": _pts(pts, "fold"), "hopf_points": _pts(pts, "hopf"),
                "z_range_of_trajectory": [round(float(fs.trajectory.xs[:, 2].min()), 4),
                                          round(float(fs.trajectory.xs[:, 2].max()), 4)]}
-    return Report(figures, {"fs": fs})
+    return _report(figures, {"fs": fs})
 
 
 def _plot_hr(report, p):
@@ -217,7 +230,7 @@ def _ww(p):
     figures = {"mu0": p["mu0"], "coherence": p["coherence"], "fixed_points": _fps(pp.fixed_points),
                "fold_points": _pts(br.points, "fold"),
                "bistable_coherence_range": sorted(round(q.value, 5) for q in br.folds)}
-    return Report(figures, {"pp": pp, "branch": br})
+    return _report(figures, {"pp": pp, "branch": br})
 
 
 def _plot_ww(report, p):
