@@ -215,6 +215,9 @@ class SpikingNeuron(ODEModel):
     refractory_rule : {"book", "exact"}
     spike_fn : Surrogate
         Heaviside forward, surrogate gradient backward (default ``Sigmoid(1.0)``, width in mV).
+    detach_reset : bool
+        If True (default), no gradient flows through the spike into the reset (the spike still
+        carries its surrogate gradient to synapses and losses); False keeps the full path.
     """
 
     spike_var: ClassVar[str] = "V"
@@ -222,6 +225,7 @@ class SpikingNeuron(ODEModel):
     t_ref: Any = 0.0
     refractory_rule: str = eqx.field(static=True, default="book")
     spike_fn: Surrogate = Sigmoid(1.0)
+    detach_reset: bool = eqx.field(static=True, default=True)
 
     def __check_init__(self):
         ODEModel.__check_init__(self)
@@ -268,7 +272,9 @@ class SpikingNeuron(ODEModel):
         spike = self.spike_fn(jnp.asarray(self.spike_distance(y, y_new), dtype))
         if ref is not None:
             spike = jnp.where(ref, jnp.zeros_like(spike), spike)
-        y_new = self.reset(y_new, spike)
+        # The reset sees the spike without its surrogate gradient by default (Zenke & Vogels 2021):
+        # through the reset the gradient would be multiplied at every spike and explode.
+        y_new = self.reset(y_new, jax.lax.stop_gradient(spike) if self.detach_reset else spike)
         new = dict(state)
         new.update({k: v.astype(state[k].dtype) for k, v in y_new.items()})
         new["spike"] = spike

@@ -146,3 +146,30 @@ def test_finite_run_has_no_per_step_check_cost_path():
     res = bd.run(LIF(n=3, noise={"V": 1.0}), 20.0, inputs=22.0, record="V", check_finite=True, key=2)
     ref = bd.run(LIF(n=3, noise={"V": 1.0}), 20.0, inputs=22.0, record="V", check_finite=False, key=2)
     np.testing.assert_array_equal(res["V"], ref["V"])
+
+
+def test_gradient_through_many_spikes_stays_bounded():
+    """With the reset detached (default) d<V>/dI stays O(1) over many spikes; through the reset
+    it grows with every spike (the reason the default detaches)."""
+    def grad(detach):
+        m = LIF(detach_reset=detach)
+
+        def loss(I):
+            _, rec, _ = bd.simulate(m, m.init_state(dtype=jnp.float32), 400, 0.1, inputs=I, record="V")
+            return rec["V"].mean()
+
+        return float(jax.grad(loss)(jnp.float32(25.0)))
+
+    g = grad(True)
+    assert np.isfinite(g) and abs(g) < 10
+    assert abs(grad(False)) > 10 * abs(g)
+
+
+def test_exprel_is_finite_where_the_update_overflows():
+    from braindyn.integrators.exp import exprel
+
+    z = jnp.array([0.0, 1e-8, 1.0, 500.0])
+    v = exprel(z)
+    assert np.all(np.isfinite(v))
+    np.testing.assert_allclose(v[:3], [1.0, 1.0, np.expm1(1.0)], rtol=1e-6)
+    assert np.all(np.isfinite(jax.vmap(jax.grad(exprel))(z)))

@@ -36,8 +36,18 @@ from .base import Solver
 __all__ = ["ExpEuler", "ExpMidpoint", "exprel"]
 
 
+#: Largest argument of :func:`exprel` (e^80 ~ 5.5e34 stays finite in float32, whose limit is ~88).
+EXPREL_CAP = 80.0
+
+
 def exprel(z):
-    """:math:`\\varphi_1(z) = (e^z - 1)/z` with the removable singularity at 0 handled (grad-safe)."""
+    """:math:`\\varphi_1(z) = (e^z - 1)/z` with the removable singularity at 0 handled (grad-safe).
+
+    Arguments above ``EXPREL_CAP`` (80) are capped: only a step whose exact update would overflow
+    anyway (the run-away upstroke of an exponential or quadratic integrate-and-fire neuron, cut by
+    its reset) is affected, and its value and gradient stay finite instead of inf/NaN.
+    """
+    z = jnp.minimum(z, EXPREL_CAP)
     small = jnp.abs(z) < 1e-6
     z_safe = jnp.where(small, 1.0, z)
     return jnp.where(small, 1.0 + 0.5 * z + z * z / 6.0, jnp.expm1(z_safe) / z_safe)
