@@ -34,7 +34,7 @@ Example
 >>> from braindyn.analysis import vector_field, continue_equilibria
 >>> vf = vector_field(lambda x, p: jnp.array([p["r"] + x[0] ** 2]), ["x"], {"r": -1.0})
 >>> br = continue_equilibria(vf, "r", [1.0], p_range=(-1.0, 0.5))
->>> [(pt.kind, round(pt.value, 8)) for pt in br.points]
+>>> [(pt.kind, round(abs(pt.value), 8)) for pt in br.points]  # r + x^2 = 0 folds at r = 0
 [('fold', 0.0)]
 """
 from __future__ import annotations
@@ -532,6 +532,7 @@ def continue_equilibria(vf, param: str, x0, p: dict | None = None, *, p_range=No
     Example
     -------
     >>> import jax.numpy as jnp
+    >>> from braindyn.analysis import vector_field
     >>> vf = vector_field(lambda x, p: jnp.array([p["I"] - x[0] + x[0] ** 3 / 3]), ["x"], {"I": 0.0})
     >>> br = continue_equilibria(vf, "I", [0.0], p_range=(-1, 1))
     >>> sorted(round(pt.value, 6) for pt in br.folds)
@@ -756,6 +757,7 @@ def bifurcation_grid(vf, param: str, values, bounds, p: dict | None = None, *, n
     Example
     -------
     >>> import jax.numpy as jnp
+    >>> from braindyn.analysis import vector_field
     >>> vf = vector_field(lambda x, p: jnp.array([p["r"] + x[0] ** 2]), ["x"], {"r": 0.0})
     >>> g = bifurcation_grid(vf, "r", [-1.0, 1.0], bounds=[(-3, 3)])
     >>> g.values.tolist(), g.stability

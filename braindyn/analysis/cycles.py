@@ -167,6 +167,7 @@ def find_limit_cycle(vf, x0, p: dict | None = None, *, t_transient: float = 500.
     Example
     -------
     >>> import jax.numpy as jnp
+    >>> from braindyn.analysis import vector_field
     >>> vf = vector_field(lambda x, p: jnp.array([x[0] - x[1] - x[0] * (x[0]**2 + x[1]**2),
     ...                                           x[0] + x[1] - x[1] * (x[0]**2 + x[1]**2)]), ["x", "y"])
     >>> round(find_limit_cycle(vf, [0.1, 0.0], t_transient=50, t_window=50).period, 5)

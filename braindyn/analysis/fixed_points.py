@@ -264,6 +264,7 @@ def find_fixed_points(vf, p: dict | None = None, *, bounds=None, guesses=None, n
     Example
     -------
     >>> import jax.numpy as jnp
+    >>> from braindyn.analysis import vector_field
     >>> vf = vector_field(lambda x, p: jnp.array([x[0] ** 2 - p["I"]]), ["V"], {"I": 4.0})
     >>> [(float(fp.coords[0]), fp.stability) for fp in find_fixed_points(vf, bounds=[(-5, 5)])]
     [(-2.0, 'stable node'), (2.0, 'unstable node')]

@@ -235,6 +235,7 @@ def vector_field(fn: Callable, variables, params: dict | None = None) -> VectorF
     Example
     -------
     >>> import jax.numpy as jnp
+    >>> from braindyn.analysis import vector_field
     >>> vf = vector_field(lambda x, p: p["a"] * x, 1, {"a": -1.0})
     >>> vf.variables, float(vf(jnp.array([2.0]))[0])
     (('x0',), -2.0)
@@ -376,6 +377,7 @@ def simulate(vf: VectorField, x0, t1: float, p: dict | None = None, *, n_save: i
     Example
     -------
     >>> import jax.numpy as jnp
+    >>> from braindyn.analysis import vector_field
     >>> vf = vector_field(lambda x, p: -x, 1)
     >>> tr = simulate(vf, [1.0], 1.0, n_save=3)
     >>> round(float(tr.xs[-1, 0]), 6)
