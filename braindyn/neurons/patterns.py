@@ -111,7 +111,7 @@ class SpikePattern:
 
 def classify(times, t_on: float, t_off: float, *, jump: float = 2.0, within: float = 2.0,
              adapt_ratio: float = 1.25, delay_factor: float = 1.5, stop_factor: float = 3.0,
-             stop_fraction: float = 0.25) -> SpikePattern:
+             stop_fraction: float = 0.25, skip: int = 0) -> SpikePattern:
     """Classify the response of a neuron to a current step on ``[t_on, t_off)`` (ms).
 
     Rules, in order (spikes outside the step are ignored):
@@ -125,9 +125,21 @@ def classify(times, t_on: float, t_off: float, *, jump: float = 2.0, within: flo
     4. the first group is a burst (and bursting does not last): ``"initial_burst"``;
     5. first-spike latency longer than ``delay_factor`` times the median ISI: ``"delayed"``;
     6. :func:`adaptation_ratio` above ``adapt_ratio``: ``"adapting"``; otherwise ``"tonic"``.
+
+    ``skip`` > 0 classifies the steady pattern after an onset transient: the first ``skip``
+    spikes in the step are dropped and the step is taken to start at the last of them
+    (e.g. the onset doublet of Izhikevich's (2004) tonic spiking, which starts from the rest
+    of ``I = 0``).
+
+    >>> classify([12.7, 16.2, 29.0, 56.1, 82.9], 10.0, 100.0).label
+    'initial_burst'
+    >>> classify([12.7, 16.2, 29.0, 56.1, 82.9], 10.0, 100.0, skip=2).label
+    'tonic'
     """
     t = np.sort(np.asarray(times, float))
     t = t[(t >= t_on) & (t < t_off)]
+    if skip > 0 and len(t) > skip:
+        t_on, t = float(t[skip - 1]), t[skip:]
     n = len(t)
     win = t_off - t_on
     isi = np.diff(t)
