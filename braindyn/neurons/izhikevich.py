@@ -140,7 +140,7 @@ class Izhikevich(SpikingNeuron):
     >>> pat = "rebound_burst"       # Izhikevich (2004), Fig. 1(N), with its own stimulus
     >>> res = bd.run(bd.neurons.Izhikevich.preset(pat), 200.0, 0.05,
     ...              inputs=bd.neurons.Izhikevich.pattern_input(pat, 200.0))
-    >>> res.spike_times()[0] > 25.0      # fires only after release from inhibition (20-25 ms)
+    >>> bool(res.spike_times()[0] > 25.0)  # fires only after release from inhibition (20-25 ms)
     True
     """
 
