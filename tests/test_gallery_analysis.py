@@ -4,6 +4,7 @@ import json
 
 import numpy as np
 import pytest
+from scipy.integrate import solve_ivp
 from scipy.optimize import brentq, fsolve
 
 from braindyn import cli
@@ -94,6 +95,15 @@ def test_hr_fast_slow(capsys, tmp_path):
     np.testing.assert_allclose(zs, [76 / 27, 4.0], atol=1e-6)
     lo, hi = f["z_range_of_trajectory"]  # the burst oscillates between the folds of the fast subsystem
     assert 2.5 < lo < 76 / 27 + 0.3 and 76 / 27 < hi < 4.0
+    # spiking cycle of the fast subsystem at z = 3 (continued from a simulated cycle) against an
+    # independent scipy simulation (from near the unstable upper focus, which the cycle surrounds) of x' = y - x^3 + 3x^2 - z + I, y' = 1 - 5x^2 - y
+    z, I = f["z_cycle"], f["I"]
+    rhs = lambda t, v: [v[1] - v[0] ** 3 + 3 * v[0] ** 2 - z + I, 1 - 5 * v[0] ** 2 - v[1]]  # noqa: E731
+    ev = lambda t, v: v[0]  # noqa: E731
+    ev.direction = 1
+    sol = solve_ivp(rhs, (0, 600), [0.5, 0.0], method="DOP853", rtol=1e-11, atol=1e-12, events=ev)
+    T_sim = float(np.mean(np.diff(sol.t_events[0][-10:])))
+    assert abs(f["limit_cycle_period"] - T_sim) / T_sim < 5e-3
 
 
 def test_wong_wang_phase(capsys, tmp_path):

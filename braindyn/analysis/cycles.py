@@ -174,8 +174,12 @@ def find_limit_cycle(vf, x0, p: dict | None = None, *, t_transient: float = 500.
     6.28319
     """
     vf = as_vector_field(vf, **model_kw)
+    return _find_limit_cycle(vf, x0, vf.p(p), None, t_transient, t_window, var, int(n_mesh), int(n_seg))
+
+
+def _find_limit_cycle(vf, x0, pp, name, t_transient, t_window, var, n_mesh, n_seg):
     i = vf.index(var)
-    tr = simulate(vf, x0, t_transient + t_window, p, n_save=20001)
+    tr = simulate(vf, x0, t_transient + t_window, pp, n_save=20001)
     keep = tr.ts >= t_transient
     ts, xs = tr.ts[keep], tr.xs[keep]
     if not np.all(np.isfinite(xs)):
@@ -190,9 +194,8 @@ def find_limit_cycle(vf, x0, p: dict | None = None, *, t_transient: float = 500.
         return None
     tc = ts[up] + (mid - v[up]) / (v[up + 1] - v[up]) * (ts[1] - ts[0])
     period = float(np.mean(np.diff(tc)))
-    k = up[-1]
     try:
-        return solve_cycle(vf, xs[k], period, p, n_mesh=n_mesh, n_seg=n_seg)
+        return _solve_cycle(vf, xs[up[-1]], period, pp, name, n_mesh, n_seg)
     except BraindynError:
         return None
 
@@ -233,25 +236,29 @@ class CycleBranch:
 
 
 @x64
-def continue_cycles(vf, hopf: SpecialPoint, p: dict | None = None, *, p_range=None, ds=None, ds_max=None,
-                    max_steps: int = 300, n_mesh: int = 1000, max_period: float | None = None,
+def continue_cycles(vf, start, p: dict | None = None, *, param: str | None = None, p_range=None, ds=None,
+                    ds_max=None, max_steps: int = 300, n_mesh: int = 1000, max_period: float | None = None,
                     amplitude: float | None = None, n_seg: int = 8, **model_kw) -> CycleBranch:
-    """Continue the family of limit cycles born at a Hopf point (single shooting + pseudo-arclength).
+    """Continue a family of limit cycles (multiple shooting + pseudo-arclength).
 
     Parameters
     ----------
     vf : VectorField or ODEModel
-    hopf : SpecialPoint
-        A ``"hopf"`` point of a :class:`~braindyn.analysis.Branch`.
+    start : SpecialPoint or LimitCycle
+        A ``"hopf"`` point of a :class:`~braindyn.analysis.Branch` (the family born there is
+        followed towards growing amplitude), or a :class:`LimitCycle` (e.g. from
+        :func:`find_limit_cycle`; followed both ways in ``param``).
     p : dict, optional
-        The other parameter values (those of the branch).
+        The other parameter values (those of the branch / of the cycle).
+    param : str, optional
+        The continuation parameter when ``start`` is a cycle (a Hopf point carries its own).
     p_range : (low, high)
         Stop when the parameter leaves it.
     ds, ds_max : float, optional
-        Arclength steps in the raw units of :math:`(x_0, T, \\lambda)`.
+        Arclength steps in the raw units of :math:`(X, T, \\lambda)`.
     max_period : float, optional
-        Stop when the period exceeds it (approach to a homoclinic orbit); default
-        ``50 x`` the period at onset.
+        Stop when the period exceeds it (approach to a homoclinic orbit); default ``50 x`` the
+        starting period.
     amplitude : float, optional
         Amplitude of the first cycle along :math:`\\mathrm{Re}\\,q` (default ``1e-3 (1 + |x^*|)``).
     n_mesh : int
@@ -260,17 +267,70 @@ def continue_cycles(vf, hopf: SpecialPoint, p: dict | None = None, *, p_range=No
     Returns
     -------
     CycleBranch
+        Ends at another Hopf point when the cycles shrink onto an equilibrium (that point,
+        located, is the last of ``points``), at ``max_period``, or at the ends of ``p_range``.
     """
     vf = as_vector_field(vf, **model_kw)
-    if hopf.kind != "hopf" or not hopf.omega:
-        raise BraindynError(f"continue_cycles needs a located Hopf point (kind 'hopf' with omega), got {hopf.kind!r}.")
-    name, n = hopf.param, vf.n
-    pp = vf.p(p)
+    n = vf.n
+    if isinstance(start, LimitCycle):
+        if param is None:
+            raise BraindynError("continue_cycles: starting from a LimitCycle needs param= (the parameter to vary).")
+        vf.check_param(param)
+        name = param
+        pp = vf.p({**{k: v for k, v in start.params.items() if k in vf.params}, **(p or {})})
+    elif isinstance(start, SpecialPoint) and start.kind == "hopf" and start.omega:
+        name = start.param
+        pp = vf.p(p)
+    else:
+        raise BraindynError("continue_cycles needs a located Hopf point (kind 'hopf' with omega) or a LimitCycle, "
+                            f"got {getattr(start, 'kind', type(start).__name__)!r}.")
     if p_range is None or not p_range[0] < p_range[1]:
         raise BraindynError(f"continue_cycles: give p_range=(low, high) for {name!r}, got {p_range!r}.")
     sh = Shooting(vf.fn, n, int(n_mesh), int(n_seg), name, pp)
-    f = compiled(vf)["f"]
-    q = {k: jnp.asarray(v, float) for k, v in pp.items() if k != name}
+    if isinstance(start, LimitCycle):
+        lam0 = float(pp[name])
+        X = sh.spread(start.xs[0], start.period)
+        u = np.concatenate([X.ravel(), [start.period, lam0]])
+        eps = 1e-3 * (1 + np.linalg.norm(X.mean(0)))
+        dirs = [np.concatenate([np.zeros(sh.m + 1), [sg]]) for sg in (1.0, -1.0)]
+        T0 = start.period
+    else:
+        u, d0, eps, T0 = _hopf_start(vf, sh, start, pp, name, amplitude)
+        dirs = [d0]
+    max_period = 50 * T0 if max_period is None else float(max_period)
+    if ds is None:
+        ds = (np.linalg.norm(u[:n]) + 1) * 0.02 * np.sqrt(n_seg)
+    runs = [_follow(vf, sh, u, d, eps, name, pp, p_range, max_period, float(ds), ds_max, max_steps) for d in dirs]
+    if len(runs) == 2:
+        (ua, ta, ra, wa), (ub, tb, rb, wb) = runs
+        us, ts, recs = np.concatenate([ub[::-1], ua[1:]]), np.concatenate([-tb[::-1], ta[1:]]), rb[::-1] + ra[1:]
+        reason = f"{wb}; {wa}"
+    else:
+        us, ts, recs, reason = runs[0]
+    ends = [len(us) - 1] + ([0] if len(runs) == 2 else [])
+    m = sh.m
+    mults = np.array([r[0] for r in recs])
+    points = []
+    for i in range(1, len(us) - 1):  # a Hopf start leaves with d(lam)/ds = 0: skip the first step
+        if np.sign(ts[i][-1]) != np.sign(ts[i + 1][-1]) and ts[i][-1] != 0:
+            wgt = abs(ts[i][-1]) / (abs(ts[i][-1]) + abs(ts[i + 1][-1]))
+            ug = us[i] + wgt * (us[i + 1] - us[i])
+            points.append(SpecialPoint("fold_cycle", name, float(ug[-1]), ug[:n], mults[i], None,
+                                       vf.variables, {"period": float(ug[m])}))
+    run_reasons = [runs[0][3]] + ([runs[1][3]] if len(runs) == 2 else [])
+    for e, why in zip(ends, run_reasons):
+        if why.startswith("amplitude -> 0"):
+            end = _end_hopf(vf, sh, name, pp, us[e], recs[e], p_range)
+            if end is not None:
+                points.append(end)
+    return CycleBranch(name, us[:, -1].copy(), us[:, m].copy(), np.array([r[1] for r in recs]),
+                       np.array([r[2] for r in recs]), us[:, :n].copy(), mults,
+                       np.array([_stable(mu) for mu in mults]), points, vf.variables, dict(pp), reason)
+
+
+def _hopf_start(vf, sh, hopf, pp, name, amplitude):
+    """First small cycle at a Hopf point: ``(u, direction, eps, T0)``."""
+    n, n_seg, m = sh.n, sh.M, sh.m
     xs_, lam0 = np.asarray(hopf.coords, float), float(hopf.value)
     J = np.asarray(vf.jacobian(xs_, {**pp, name: lam0}))
     ev, vecs = np.linalg.eig(J)
@@ -282,21 +342,12 @@ def continue_cycles(vf, hopf: SpecialPoint, p: dict | None = None, *, p_range=No
     b = b / np.linalg.norm(b)
     T0 = 2 * np.pi / hopf.omega
     eps = 1e-3 * (1 + np.linalg.norm(xs_)) if amplitude is None else float(amplitude)
-    max_period = 50 * T0 if max_period is None else float(max_period)
-    m = sh.m
-
-    def f_at(x, lam):
-        return np.asarray(f(jnp.asarray(x), {**q, name: jnp.asarray(lam)}))
-
     # first cycle: the linear cycle x* + eps (a cos + b sin) as segment starts, amplitude and phase fixed
     th = 2 * np.pi * np.arange(n_seg) / n_seg
     sgn = -1.0 if ev[k].imag > 0 else 1.0
     X0 = xs_[None] + eps * (np.cos(th)[:, None] * a[None] + sgn * np.sin(th)[:, None] * b[None])
-    if n_seg > 1:
-        # orientation of the rotation: check against the linear flow
-        Jb = J @ a
-        if np.dot(Jb, X0[1] - X0[0]) < 0:
-            X0 = xs_[None] + eps * (np.cos(th)[:, None] * a[None] - sgn * np.sin(th)[:, None] * b[None])
+    if n_seg > 1 and np.dot(J @ a, X0[1] - X0[0]) < 0:  # orientation of the rotation: the linear flow's
+        X0 = xs_[None] + eps * (np.cos(th)[:, None] * a[None] - sgn * np.sin(th)[:, None] * b[None])
     u = np.concatenate([X0.ravel(), [T0, lam0]])
     z = np.zeros(m - n + 2)
     rows = np.vstack([np.concatenate([b, z]), np.concatenate([a, z])])
@@ -314,15 +365,38 @@ def continue_cycles(vf, hopf: SpecialPoint, p: dict | None = None, *, p_range=No
     if not ok:
         raise BraindynError("continue_cycles: could not solve the first small cycle near the Hopf point. "
                             "Fix: pass a smaller or larger amplitude=.")
+    # Initial direction: growing amplitude, i.e. d(X_i)/d(eps) = (X_i - x*) / eps for every segment
+    # start. (A uniform shift of all starts along Re q -- tile(a) -- is orthogonal to it, because the
+    # starts are spread evenly around x*: the bordered Jacobian of the corrector was then singular,
+    # exactly so for symmetric fields such as the Hopf normal form with x* = 0.)
+    d0 = np.concatenate([(u[:m].reshape(n_seg, n) - xs_[None]).ravel() / eps, [0.0, 0.0]])
+    return u, d0, eps, T0
+
+
+def _follow(vf, sh, u, d0, eps, name, pp, p_range, max_period, ds, ds_max, max_steps):
+    """One pseudo-arclength run of the shooting system: ``(us, ts, records, reason)``, a record
+    being (multipliers, min, max) of a cycle."""
+    n, n_seg, m = sh.n, sh.M, sh.m
+    f = compiled(vf)["f"]
+    q = {k: jnp.asarray(v, float) for k, v in pp.items() if k != name}
     lo, hi = p_range
     span = hi - lo
-    state = {"ref": (u[:n].copy(), f_at(u[:n], u[-1]))}
+
+    def f_at(x, lam):
+        return np.asarray(f(jnp.asarray(x), {**q, name: jnp.asarray(lam)}))
 
     def summary(w):
         lo_, hi_ = sh.extremes(w)
         return np.linalg.eigvals(sh.monodromy(w)), lo_, hi_
 
-    recs = [summary(u)]
+    def centred(w):
+        X = sh.starts(w)
+        return X - X.mean(0)
+
+    C0 = centred(u)
+    state = {"ref": (u[:n].copy(), f_at(u[:n], u[-1])), "C": C0,
+             "amp_max": float(np.max(np.linalg.norm(C0, axis=1))) if n_seg >= 4 else 0.0}
+    recs = [None]
 
     def G(w):
         return sh.resid(w, state["ref"])
@@ -342,14 +416,13 @@ def continue_cycles(vf, hopf: SpecialPoint, p: dict | None = None, *, p_range=No
         # small cycles (starts reversed through the centre): both are dropped, never reported as
         # a fold of cycles.
         lo_, hi_ = sh.extremes(w)
-        X = sh.starts(w)
-        C = X - X.mean(0)
+        C = centred(w)
         amp = float(np.max(np.linalg.norm(C, axis=1))) if n_seg >= 4 else 0.5 * float(np.linalg.norm(hi_ - lo_))
-        prev = state.get("C")
+        prev = state["C"]
         state["C"] = C
-        state["amp_max"] = max(state.get("amp_max", 0.0), amp)
+        state["amp_max"] = max(state["amp_max"], amp)
         if state["amp_max"] > 4 * eps:
-            if amp < 0.5 * eps or (prev is not None and np.sum(C * prev) < 0):
+            if amp < 0.5 * eps or np.sum(C * prev) < 0:
                 state["trim"] = True
                 return "amplitude -> 0 (reached another Hopf point)"
             if amp < eps:
@@ -361,12 +434,6 @@ def continue_cycles(vf, hopf: SpecialPoint, p: dict | None = None, *, p_range=No
         state["ref"] = (w[:n].copy(), f_at(w[:n], w[-1]))
         return True
 
-    # Initial direction: growing amplitude, i.e. d(X_i)/d(eps) = (X_i - x*) / eps for every segment
-    # start. (A uniform shift of all starts along Re q -- tile(a) -- is orthogonal to it, because the
-    # starts are spread evenly around x*: the bordered Jacobian of the corrector was then singular,
-    # exactly so for symmetric fields such as the Hopf normal form with x* = 0.)
-    d0 = np.concatenate([(u[:m].reshape(n_seg, n) - xs_[None]).ravel() / eps, [0.0, 0.0]])
-    ds = (np.linalg.norm(xs_) + 1) * 0.02 * np.sqrt(n_seg) if ds is None else float(ds)
     us, ts, reason = pseudo_arclength(G, JG, u, d0, ds=ds, ds_max=ds_max, max_steps=max_steps, tol=1e-9, stop=stop,
                                       on_step=on_step)
     recs[0] = summary(us[0])  # the start after its correction
@@ -374,35 +441,26 @@ def continue_cycles(vf, hopf: SpecialPoint, p: dict | None = None, *, p_range=No
         recs.append(summary(us[len(recs)]))
     if state.get("trim") and len(us) > 2:
         us, ts, recs = us[:-1], ts[:-1], recs[:-1]
-    end = None
-    if reason.startswith("amplitude -> 0"):  # locate the Hopf point the branch ends at
-        from .continuation import continue_equilibria
+    return us, ts, recs, reason
 
-        lo_, hi_ = recs[-1][1], recs[-1][2]
-        xc = sh.starts(us[-1]).mean(0) if n_seg >= 4 else 0.5 * (lo_ + hi_)
-        lam_e, dl = float(us[-1][-1]), 0.01 * span
-        try:
-            br = continue_equilibria(vf, name, xc, {**pp, name: lam_e}, p_range=(lam_e - dl, lam_e + dl),
-                                     ds=dl / 50, max_steps=400)
-            hs = [h for h in br.hopfs if h.extra.get("located")]
-            if hs:
-                end = min(hs, key=lambda h: abs(h.value - lam_e))
-                end.extra["end_of_cycle_branch"] = 1.0
-        except BraindynError:
-            pass
-    mults = np.array([r[0] for r in recs])
-    points = []
-    for i in range(1, len(us) - 1):  # the first step leaves the Hopf point, where d(lam)/ds = 0
-        if np.sign(ts[i][-1]) != np.sign(ts[i + 1][-1]) and ts[i][-1] != 0:
-            wgt = abs(ts[i][-1]) / (abs(ts[i][-1]) + abs(ts[i + 1][-1]))
-            ug = us[i] + wgt * (us[i + 1] - us[i])
-            points.append(SpecialPoint("fold_cycle", name, float(ug[-1]), ug[:n], mults[i], None,
-                                       vf.variables, {"period": float(ug[m])}))
-    if end is not None:
-        points.append(end)
-    return CycleBranch(name, us[:, -1].copy(), us[:, m].copy(), np.array([r[1] for r in recs]),
-                       np.array([r[2] for r in recs]), us[:, :n].copy(), mults,
-                       np.array([_stable(mu) for mu in mults]), points, vf.variables, dict(pp), reason)
+
+def _end_hopf(vf, sh, name, pp, u_end, rec_end, p_range):
+    """The Hopf point a cycle branch shrank onto (equilibrium continuation near its end), or None."""
+    from .continuation import continue_equilibria
+
+    xc = sh.starts(u_end).mean(0) if sh.M >= 4 else 0.5 * (rec_end[1] + rec_end[2])
+    lam_e, dl = float(u_end[-1]), 0.01 * (p_range[1] - p_range[0])
+    try:
+        br = continue_equilibria(vf, name, xc, {**pp, name: lam_e}, p_range=(lam_e - dl, lam_e + dl), ds=dl / 50,
+                                 max_steps=400)
+    except BraindynError:
+        return None
+    hs = [h for h in br.hopfs if h.extra.get("located")]
+    if not hs:
+        return None
+    end = min(hs, key=lambda h: abs(h.value - lam_e))
+    end.extra["end_of_cycle_branch"] = 1.0
+    return end
 
 
 @x64

@@ -28,19 +28,23 @@ __all__ = ["FastSlow", "fast_slow"]
 @dataclass
 class FastSlow:
     """Result of :func:`fast_slow`: the fast subsystem's equilibrium ``branches`` and ``cycles``
-    in the slow variable ``slow``, and the full ``trajectory`` (variables of the full field)."""
+    in the slow variable ``slow``, the full ``trajectory`` (variables of the full field) and the
+    fast subsystem itself, ``fast_field`` (a VectorField with ``slow`` as a parameter: pass it to
+    :func:`~braindyn.analysis.cycle_at` to reuse the compiled kernels)."""
 
     slow: str
     fast: tuple
     branches: list
     cycles: list
     trajectory: Trajectory
+    fast_field: object = None
 
 
 @x64
 def fast_slow(vf, slow: str, slow_range, x0, p: dict | None = None, *, fast_bounds=None, t_max: float = 1000.0,
               t_transient: float = 0.0, n_save: int = 20001, cycles: bool = True, cycle_kw: dict | None = None,
-              ds=None, rtol: float = 1e-6, atol: float = 1e-8, **model_kw) -> FastSlow:
+              ds=None, rtol: float = 1e-6, atol: float = 1e-8, spiking_cycle: bool = True,
+              cycle_search: tuple = (200.0, 200.0), **model_kw) -> FastSlow:
     """Fast--slow dissection with one slow variable.
 
     Parameters
@@ -60,6 +64,13 @@ def fast_slow(vf, slow: str, slow_range, x0, p: dict | None = None, *, fast_boun
         Simulated time; the first ``t_transient`` is dropped from the returned trajectory.
     cycles : bool
         Continue the limit cycles born at the Hopf points of the fast subsystem.
+    spiking_cycle : bool
+        Also continue the cycle family of the fast subsystem found by simulation at the slow
+        value where the trajectory reaches its highest fast value (the spiking branch of a burster
+        is often not connected to any Hopf point: it is born at a fold of cycles or a homoclinic
+        orbit).
+    cycle_search : (float, float)
+        Transient and window (time of the fast subsystem) of that cycle search.
     rtol, atol : float
         Tolerances of the full simulation (drawn over the diagram: display accuracy is enough;
         the branches and cycles are computed to their own, tight tolerances).
@@ -81,7 +92,7 @@ def fast_slow(vf, slow: str, slow_range, x0, p: dict | None = None, *, fast_boun
             continue
         branches.append(continue_equilibria(fastvf, slow, fp.coords, {**pp, slow: mid}, p_range=(lo, hi), ds=ds))
     cyc: list[CycleBranch] = []
-    if cycles:
+    if cycles:  # families born at the Hopf points of the fast subsystem
         seen = []
         for b in branches:
             for h in b.hopfs:
@@ -94,7 +105,30 @@ def fast_slow(vf, slow: str, slow_range, x0, p: dict | None = None, *, fast_boun
                     pass
     tr = simulate(vf, x0, t_max, pp, n_save=n_save, rtol=rtol, atol=atol)
     keep = tr.ts >= t_transient
-    return FastSlow(slow, fastvf.variables, branches, cyc, Trajectory(tr.ts[keep], tr.xs[keep], vf.variables))
+    if cycles and spiking_cycle:
+        lc = _spiking_cycle(vf, fastvf, slow, pp, tr.xs[keep], cycle_search, cycle_kw or {})
+        if lc is not None:
+            try:
+                cyc.append(continue_cycles(fastvf, lc, {**pp, slow: lc.params[slow]}, param=slow, p_range=(lo, hi),
+                                           **(cycle_kw or {})))
+            except BraindynError:
+                pass
+    return FastSlow(slow, fastvf.variables, branches, cyc, Trajectory(tr.ts[keep], tr.xs[keep], vf.variables),
+                    fastvf)
+
+
+def _spiking_cycle(vf, fastvf, slow, pp, xs, search, cycle_kw):
+    """A cycle of the fast subsystem at the slow value where the orbit's first fast variable peaks."""
+    from .cycles import _find_limit_cycle
+
+    if not len(xs) or not np.all(np.isfinite(xs)):
+        return None
+    i_s = vf.index(slow)
+    i_f = [k for k in range(vf.n) if k != i_s]
+    k = int(np.argmax(xs[:, i_f[0]]))
+    z0 = float(xs[k, i_s])
+    return _find_limit_cycle(fastvf, xs[k, i_f], {**fastvf.p(pp), slow: z0}, slow, float(search[0]), float(search[1]),
+                             0, int(cycle_kw.get("n_mesh", 1000)), int(cycle_kw.get("n_seg", 8)))
 
 
 def _on_branch(b, x, lam):

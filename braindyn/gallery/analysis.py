@@ -202,7 +202,13 @@ def _hr(p):
                       fast_bounds=[(-3, 3), (-40, 5)], t_max=p["duration"], t_transient=p["t_transient"],
                       cycle_kw=dict(max_steps=p["max_steps"], n_mesh=600, max_period=200.0))
     pts = [q for b in fs.branches[:1] for q in b.points]
+    period = None
+    for cb in fs.cycles:  # the spiking cycle of the fast subsystem at z = z_cycle
+        if np.min(cb.values) <= p["z_cycle"] <= np.max(cb.values) and np.max(cb.x_max[:, 0]) > 1.0:
+            period = an.cycle_at(fs.fast_field, cb, p["z_cycle"], n_mesh=600).period
+            break
     figures = {"I": p["I"], "fold_points": _pts(pts, "fold"), "hopf_points": _pts(pts, "hopf"),
+               "z_cycle": p["z_cycle"], "limit_cycle_period": round(period, 5) if period else None,
                "z_range_of_trajectory": [round(float(fs.trajectory.xs[:, 2].min()), 4),
                                          round(float(fs.trajectory.xs[:, 2].max()), 4)]}
     return _report(figures, {"fs": fs})
@@ -266,7 +272,8 @@ ENTRIES = [
           dict(gL=0.3, EL=-54.387, I_min=0.0, I_max=200.0, cycles=False, max_steps=150),
           _hh, lambda r, p: _plot_bif(r, p, f"Hodgkin-Huxley bifurcation in I (gL = {p['gL']:g})", "V (mV)")),
     Entry("hr-fast-slow", "Hindmarsh-Rose bursting: fast subsystem's bifurcations in z with the orbit over them",
-          dict(I=3.0, r=0.01, s=4.0, z_min=2.0, z_max=4.4, duration=2000.0, t_transient=500.0, max_steps=250),
+          dict(I=3.0, r=0.01, s=4.0, z_min=2.0, z_max=4.4, duration=2000.0, t_transient=500.0, max_steps=250,
+               z_cycle=3.0),
           _hr, _plot_hr),
     Entry("wong-wang-phase", "Wong-Wang decision model: phase plane, bistability and folds in coherence",
           dict(mu0=20.0, coherence=0.0, duration=2000.0),
