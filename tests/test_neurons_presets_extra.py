@@ -119,3 +119,60 @@ def test_class_1_and_class_2_excitability():
     assert rates["class_1_excitable"] < 5.0
     assert onsets["class_2_excitable"] < sn(5.0, 140.0, 0.26) - 0.1
     assert rates["class_2_excitable"] > 15.0
+
+
+# ---- GIF (Mihalas & Niebur 2009, Table 1): further behaviours -------------------------------
+from braindyn.neurons import GIF  # noqa: E402
+from braindyn.neurons.if_family import GIF_FEATURES  # noqa: E402
+
+
+def _steps(vals, durs, T, dt):
+    t = (np.arange(int(round(T / dt))) + 0.5) * dt
+    k = np.searchsorted(np.cumsum(durs), t, side="right")
+    return np.asarray(list(vals) + [vals[-1]])[k]
+
+
+@pytest.fixture(scope="module")
+def gif_features():
+    names, T, dt = list(GIF_FEATURES), 800.0, 0.1
+    keys = ("a", "A1", "A2")
+    m = GIF(n=len(names), **{k: np.array([GIF_FEATURES[n]["params"][k] for n in names]) for k in keys})
+    stim = np.stack([_steps(*GIF_FEATURES[n]["stim"], T, dt) for n in names], 1)
+    res = bd.run(m, T, dt, inputs=bd.inputs.from_array(stim, dt=dt), record="spike")
+    return {n: res.spike_times(neuron=k) for k, n in enumerate(names)}
+
+
+def test_gif_rebound_spike_and_burst(gif_features):
+    for name, burst in (("rebound_spike", False), ("rebound_burst", True)):
+        t = gif_features[name]
+        assert np.all(t > 600.0), name  # silent at rest and under inhibition (100-600 ms)
+        p = classify(t, 600.0, 800.0)
+        assert p.label == "transient", (name, p)
+        if burst:
+            assert p.n_spikes >= 3 and np.all(p.isis < 10.0)  # one high-frequency burst
+        else:
+            assert p.n_spikes == 1
+
+
+def test_gif_hyperpolarization_induced_firing(gif_features):
+    # a constant *inhibitory* current makes these cells fire: tonic spikes, and bursts with the
+    # spike-induced currents of tonic bursting (A1 = 10, A2 = -0.6)
+    assert classify(gif_features["hyperpolarization_induced_spiking"], 0.0, 400.0).label == "tonic"
+    assert classify(gif_features["hyperpolarization_induced_bursting"], 0.0, 400.0).label == "bursting"
+
+
+def test_gif_class_1_and_2_onsets():
+    # Table 1 drives both just above the steady-state threshold, where V* = V_rest + R I reaches
+    # Theta* = Theta_inf + (a/b)(V* - V_rest): I* = (Theta_inf - V_rest)/(R (1 - a/b)) = 1 for
+    # class 1 (a = 0) and 2 for class 2 (a = 0.005, b = 0.01). Class 1 then fires arbitrarily
+    # slowly, class 2 at a finite rate.
+    rates = {}
+    for name, I_star in (("class_1_excitable", 1.0), ("class_2_excitable", 2.0)):
+        I_pre = GIF_FEATURES[name]["stim"][0][0]
+        assert I_star < I_pre < 1.01 * I_star
+        fi = fi_curve(GIF.preset(name), np.array([0.99 * I_star, I_pre, 1.3 * I_star]), duration=2000.0, dt=0.1,
+                      t_discard=500.0)
+        rates[name] = fi.rate_isi_hz
+    r1, r2 = rates["class_1_excitable"], rates["class_2_excitable"]
+    assert r1[0] == 0 and 0 < r1[1] < 10.0 and r1[2] > 3 * r1[1]  # class 1: onset at I* = 1, rate from ~0
+    assert r2[1] > 25.0 and r2[2] < 2 * r2[1]  # class 2: a finite rate just above I* = 2

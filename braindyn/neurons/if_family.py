@@ -24,7 +24,7 @@ import numpy as np
 from .._errors import check_choice, check_finite, check_positive
 from ..core import SpikingNeuron
 
-__all__ = ["QIF", "Theta", "ExpIF", "AdEx", "AdQIF", "GIF", "ADEX_PATTERNS", "GIF_PATTERNS"]
+__all__ = ["QIF", "Theta", "ExpIF", "AdEx", "AdQIF", "GIF", "ADEX_PATTERNS", "GIF_PATTERNS", "GIF_FEATURES"]
 
 
 def _finite(owner, obj, names):
@@ -487,6 +487,29 @@ GIF_PATTERNS = {
     "spike_latency": dict(params=dict(a=-0.08, A1=0.0, A2=0.0), stim=([0.0, 8.0, 0.0], [20.0, 2.0, 178.0])),
 }
 
+#: Further behaviours of Mihalas & Niebur (2009, Table 1), same layout as :data:`GIF_PATTERNS`
+#: (parameters from the table, with ``a`` in 1/ms: the table's 5 /s is 0.005 /ms).
+#:
+#: * ``class_1_excitable`` (a = 0): the rheobase is :math:`I = (\Theta_\infty - V_{rest})/R = 1`
+#:   and the rate falls to 0 there (the period grows as :math:`\tau \ln(\cdot)`). The table's
+#:   :math:`I_e = 1 + 10^{-6}` puts the first spike at :math:`20 \ln 10^6 = 276` ms in exact
+#:   arithmetic but within float32 rounding of the threshold; the preset uses 1.001.
+#: * ``class_2_excitable`` (a = 0.005): the rheobase is 2 (:math:`V^* = \Theta^*`) and firing
+#:   starts at a finite rate; table current :math:`2(1 + 10^{-6})`, here 2.002.
+#: * ``rebound_spike`` / ``rebound_burst``: release from 500 ms of :math:`I = -3.5` (the
+#:   threshold has relaxed to about -85 mV); a hyperpolarisation much shorter than the
+#:   threshold's time constant :math:`1/b = 100` ms leaves it too high for a rebound.
+#: * ``hyperpolarization_induced_spiking`` / ``_bursting`` (a = 0.03, :math:`I = -1`): the
+#:   threshold follows V down faster than V (:math:`a/b = 3`), so inhibition makes it fire.
+GIF_FEATURES = {
+    "class_1_excitable": dict(params=dict(a=0.0, A1=0.0, A2=0.0), stim=([1.001], [500.0])),
+    "class_2_excitable": dict(params=dict(a=0.005, A1=0.0, A2=0.0), stim=([2.002], [300.0])),
+    "rebound_spike": dict(params=dict(a=0.005, A1=0.0, A2=0.0), stim=([0.0, -3.5, 0.0], [100.0, 500.0, 200.0])),
+    "rebound_burst": dict(params=dict(a=0.005, A1=10.0, A2=-0.6), stim=([0.0, -3.5, 0.0], [100.0, 500.0, 200.0])),
+    "hyperpolarization_induced_spiking": dict(params=dict(a=0.03, A1=0.0, A2=0.0), stim=([-1.0], [400.0])),
+    "hyperpolarization_induced_bursting": dict(params=dict(a=0.03, A1=10.0, A2=-0.6), stim=([-1.0], [400.0])),
+}
+
 
 class GIF(SpikingNeuron):
     """Generalized integrate-and-fire neuron (Mihalas & Niebur 2009).
@@ -501,7 +524,9 @@ class GIF(SpikingNeuron):
     The threshold :math:`\\Theta` is a state variable; the spike test is the strict
     :math:`V > \\Theta`. With :math:`C = 1` the paper's :math:`G/C = 0.05` /ms is
     :math:`\\tau = 20` ms and :math:`R = 1/G = 20`. :meth:`preset` builds the behaviours of
-    :data:`GIF_PATTERNS` (Mihalas & Niebur 2009, Table 1).
+    :data:`GIF_PATTERNS` and :data:`GIF_FEATURES` (Mihalas & Niebur 2009, Table 1: tonic and
+    phasic spiking and bursting, adaptation, mixed mode, latency, class 1 and 2 excitability,
+    rebound spike and burst, hyperpolarization-induced spiking and bursting).
 
     Parameters
     ----------
@@ -534,6 +559,10 @@ class GIF(SpikingNeuron):
     >>> res = bd.run(bd.neurons.GIF.preset("tonic_spiking"), duration=200.0, inputs=1.5)
     >>> res.spike_count() > 5
     True
+    >>> stim = bd.inputs.section(*bd.neurons.if_family.GIF_FEATURES["rebound_burst"]["stim"])
+    >>> t = bd.run(bd.neurons.GIF.preset("rebound_burst"), 800.0, inputs=stim).spike_times()
+    >>> bool(len(t) >= 3 and t[0] > 600.0)     # a burst after release from inhibition
+    True
     """
 
     variables: ClassVar[tuple[str, ...]] = ("I1", "I2", "V", "theta")
@@ -564,9 +593,10 @@ class GIF(SpikingNeuron):
 
     @classmethod
     def preset(cls, pattern: str, **overrides):
-        """The GIF of one behaviour of :data:`GIF_PATTERNS`, with overrides."""
-        check_choice("GIF pattern", pattern, list(GIF_PATTERNS), "GIF.preset")
-        p = dict(GIF_PATTERNS[pattern]["params"])
+        """The GIF of one behaviour of :data:`GIF_PATTERNS` or :data:`GIF_FEATURES`, with overrides."""
+        table = {**GIF_PATTERNS, **GIF_FEATURES}
+        check_choice("GIF pattern", pattern, list(table), "GIF.preset")
+        p = dict(table[pattern]["params"])
         p.update(overrides)
         return cls(**p)
 
