@@ -273,8 +273,10 @@ class SynapticProjection(Projection):
     def _propagate(self, x, w, dtype):
         """:math:`\\sum_j x_j w_{ji}` over the connectivity (event-driven for sparse ``x``)."""
         if self.kind == "dense":
-            m = w if self.plasticity is not None else self.conn.astype(dtype) * (1.0 if w is None else w)
-            return (x.astype(dtype) @ jnp.asarray(m, dtype)).astype(dtype)
+            if self.plasticity is not None:
+                return (x.astype(dtype) @ w.astype(dtype)).astype(dtype)
+            y = x.astype(dtype) @ self.conn.astype(dtype)
+            return (y if w is None else y * jnp.asarray(w, dtype)).astype(dtype)
         if self.kind == "procedural":
             return event_matvec(self.conn, x.astype(dtype), None if w is None else jnp.asarray(w, dtype),
                                 method=self.method).astype(dtype)
@@ -328,6 +330,9 @@ class SynapticProjection(Projection):
         if self.plasticity is None:
             return state
         st = dict(state)
-        st["plast"], st["w"] = self.plasticity.update(st["plast"], st["w"], pre_state["spike"], post_state["spike"],
-                                                      dt, self.layout)
+        pre = pre_state["spike"]
+        if self.pre_range is not None:
+            j = jnp.arange(pre.shape[0])
+            pre = jnp.where((j >= self.pre_range[0]) & (j < self.pre_range[1]), pre, 0)
+        st["plast"], st["w"] = self.plasticity.update(st["plast"], st["w"], pre, post_state["spike"], dt, self.layout)
         return st
