@@ -96,7 +96,7 @@ def _cmd_bench(args):
         from . import bench
     except ImportError as err:  # pragma: no cover - present once the benchmark module lands
         raise SystemExit(f"braindyn: benchmarks are not available in this installation ({err})")
-    out = bench.run_benchmark(args.name, n=args.n, duration=args.duration, repeats=args.repeats)
+    out = bench.run_benchmark(args.name, n=args.n, duration=args.duration, repeats=args.repeats, unroll=args.unroll)
     out = _jsonable(out)
     if args.json:
         print(json.dumps(out))
@@ -125,6 +125,7 @@ def build_parser():
     p.add_argument("--n", type=int, default=4000, help="number of neurons")
     p.add_argument("--duration", type=float, default=1000.0, help="simulated time (ms)")
     p.add_argument("--repeats", type=int, default=3, help="timed runs after compilation")
+    p.add_argument("--unroll", type=int, default=2, help="steps per loop iteration of the compiled scan")
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=_cmd_bench)
     return ap
