@@ -64,20 +64,30 @@ def _adqif(p):
 
 
 def _izhikevich(p):
-    pat = neurons.IZHIKEVICH_PATTERNS[p["pattern"]]
+    from ..neurons.izhikevich import IZHIKEVICH_FEATURES
+
+    feature = IZHIKEVICH_FEATURES.get(p["pattern"])
+    pat = feature or neurons.IZHIKEVICH_PATTERNS[p["pattern"]]
+    # dt and method default to the preset's recommendation (2004 features: rk4 at 0.05 ms)
+    p = dict(p, dt=p["dt"] if p["dt"] is not None else (feature["dt"] if feature else 0.1),
+             method=p["method"] if p["method"] is not None else (feature["method"] if feature else "exp_euler"))
     m = neurons.Izhikevich.preset(p["pattern"], method=p["method"])
     if p["I"] is None:
         vals, durs = pat["stim"]
-        stim = _stim_section(vals, durs, p["duration"])
+        stim = neurons.Izhikevich.pattern_input(p["pattern"], p["duration"])
         # the response is judged from the end of a silent or hyperpolarising first section
         window = (float(durs[0]) if vals[0] <= 0 and len(vals) > 1 else 0.0, p["duration"])
+        if feature:
+            window = feature["window"]
     else:
         stim, window = inputs.Constant(p["I"]), (0.0, p["duration"])
     return _spiking(m, p, stim, extra={"a": m.a, "b": m.b, "c": m.c, "d": m.d}, window=window)
 
 
 def _gif(p):
-    pat = neurons.GIF_PATTERNS[p["pattern"]]
+    from ..neurons.if_family import GIF_FEATURES
+
+    pat = {**neurons.GIF_PATTERNS, **GIF_FEATURES}[p["pattern"]]
     m = neurons.GIF.preset(p["pattern"], method=p["method"])
     if p["I"] is None:
         vals, durs = pat["stim"]
@@ -117,7 +127,8 @@ def _fhn(p):
 
 def _hr(p):
     I = neurons.HR_PATTERNS[p["pattern"]]["I"] if p["I"] is None else p["I"]
-    m = neurons.HindmarshRose(method=p["method"], r=p["r"])
+    over = {} if p["r"] is None else {"r": p["r"]}  # None: the pattern's own r (0.01 unless given)
+    m = neurons.HindmarshRose.preset(p["pattern"], method=p["method"], **over)
     return _spiking(m, p, inputs.Constant(I), extra={"I": I}, window=(0.0, p["duration"]))
 
 
@@ -216,14 +227,14 @@ ENTRIES = [
     Entry("adqif", "Adaptive quadratic integrate-and-fire, I = 30 for 300 ms",
           dict(duration=300.0, I=30.0, a=1.0, b=0.1, tau_w=10.0, **_IF), _adqif,
           lambda r, p: plot_neuron(r, p, title="Adaptive QIF")),
-    Entry("izhikevich", "Izhikevich model with the classic patterns (--set pattern=chattering ...)",
-          dict(duration=200.0, pattern="regular_spiking", I=None, **_IF), _izhikevich,
+    Entry("izhikevich", "Izhikevich model with the 2003 classes and 2004 features (--set pattern=rebound_burst ...)",
+          dict(duration=200.0, pattern="regular_spiking", I=None, dt=None, method=None), _izhikevich,
           lambda r, p: plot_neuron(r, p, title=f"Izhikevich, {p['pattern']}"),
-          choices={"pattern": list(neurons.IZHIKEVICH_PATTERNS)}),
+          choices={"pattern": list(neurons.IZHIKEVICH_PATTERNS) + list(neurons.izhikevich.IZHIKEVICH_FEATURES)}),
     Entry("gif", "Generalized IF (Mihalas-Niebur 2009) behaviours (--set pattern=tonic_bursting ...)",
           dict(duration=500.0, pattern="tonic_spiking", I=None, **_IF), _gif,
           lambda r, p: plot_neuron(r, p, title=f"GIF, {p['pattern']}"),
-          choices={"pattern": list(neurons.GIF_PATTERNS)}),
+          choices={"pattern": list(neurons.GIF_PATTERNS) + list(neurons.if_family.GIF_FEATURES)}),
     Entry("morris-lecar", "Morris-Lecar neuron (Rinzel-Ermentrout class-2 parameters), I = 100 uA/cm2 for 1 s",
           dict(duration=1000.0, I=100.0, **_IF), _ml,
           lambda r, p: plot_neuron(r, p, title=f"Morris-Lecar, I = {p['I']:g}")),
@@ -236,8 +247,8 @@ ENTRIES = [
     Entry("fhn", "FitzHugh-Nagumo (a 0.7, b 0.8, tau 12.5), I = 0.8: limit cycle of period 36.5 ms",
           dict(duration=300.0, I=0.8, dt=0.05, method="rk4"), _fhn,
           lambda r, p: plot_neuron(r, p, title=f"FitzHugh-Nagumo, I = {p['I']:g}", ylabel="V")),
-    Entry("hindmarsh-rose", "Hindmarsh-Rose: quiescent, bursting and tonic regimes (--set pattern=tonic ...)",
-          dict(duration=1000.0, pattern="bursting", I=None, r=0.01, dt=0.05, method="rk4"), _hr,
+    Entry("hindmarsh-rose", "Hindmarsh-Rose: quiescent, bursting, tonic and chaotic regimes (--set pattern=chaotic ...)",
+          dict(duration=1000.0, pattern="bursting", I=None, r=None, dt=0.05, method="rk4"), _hr,
           lambda r, p: plot_neuron(r, p, title=f"Hindmarsh-Rose, {p['pattern']}", ylabel="V"),
           choices={"pattern": list(neurons.HR_PATTERNS)}),
     Entry("rate-unit", "Leaky rate unit with a chosen transfer function (sigmoid, tanh, relu, ...), step input",

@@ -91,12 +91,17 @@ class FHN(_Crossing):
 
 #: Patterns of the Hindmarsh--Rose model (default parameters, r = 0.01, s = 4) under a
 #: constant current: rest, repetitive bursts (of three spikes after a long first burst)
-#: and continuous spiking. Resolving the bursts needs a small step (rk4 at 0.05 ms, or
-#: exponential Euler at 0.01 ms; exponential Euler at 0.1 ms merges them).
+#: and continuous spiking; and the chaotic bursting of the slower adaptation r = 0.006 at
+#: I = 3.25 (Hindmarsh & Rose 1984; the standard chaotic regime of the literature, e.g.
+#: Innocenti et al. 2007, Chaos 17:043128), where the number of spikes per burst varies
+#: irregularly and nearby trajectories separate exponentially. An entry's ``r`` (if any) is
+#: applied by :meth:`HindmarshRose.preset`. Resolving the bursts needs a small step (rk4 at
+#: 0.05 ms, or exponential Euler at 0.01 ms; exponential Euler at 0.1 ms merges them).
 HR_PATTERNS = {
     "quiescent": dict(I=0.5),
     "bursting": dict(I=3.0),
     "tonic": dict(I=5.0),
+    "chaotic": dict(I=3.25, r=0.006),
 }
 
 
@@ -110,8 +115,8 @@ class HindmarshRose(_Crossing):
 
     Dimensionless variables, time in ms. The slow variable ``z`` (rate ``r``) switches the
     fast ``(V, y)`` subsystem between rest and spiking, which gives bursting;
-    :data:`HR_PATTERNS` lists the currents of the quiescent, bursting and tonic regimes
-    (:meth:`preset`). A spike is an upward crossing of ``V_th`` (1.0).
+    :data:`HR_PATTERNS` lists the currents of the quiescent, bursting, tonic and chaotic
+    regimes (:meth:`preset`). A spike is an upward crossing of ``V_th`` (1.0).
 
     Parameters
     ----------
@@ -134,6 +139,9 @@ class HindmarshRose(_Crossing):
     >>> res = bd.run(bd.neurons.HindmarshRose(method="rk4"), duration=1000.0, dt=0.05, inputs=3.0)
     >>> res.spike_count() > 10
     True
+    >>> chaos = bd.neurons.HindmarshRose.preset("chaotic", method="rk4")   # r = 0.006
+    >>> float(chaos.r)
+    0.006
     """
 
     variables: ClassVar[tuple[str, ...]] = ("V", "y", "z")
@@ -158,9 +166,11 @@ class HindmarshRose(_Crossing):
     @classmethod
     def preset(cls, pattern: str, **overrides):
         """The model for ``pattern`` of :data:`HR_PATTERNS` (the pattern's current is
-        ``HR_PATTERNS[pattern]["I"]``)."""
+        ``HR_PATTERNS[pattern]["I"]``; its other entries are parameters)."""
         check_choice("Hindmarsh-Rose pattern", pattern, list(HR_PATTERNS), "HindmarshRose.preset")
-        return cls(**overrides)
+        kw = {k: v for k, v in HR_PATTERNS[pattern].items() if k != "I"}
+        kw.update(overrides)
+        return cls(**kw)
 
     def initial(self):
         V0 = self.V_rest if self.V_init is None else self.V_init
