@@ -130,6 +130,38 @@ def test_wong_wang_phase(capsys, tmp_path):
     z = fsolve(ext, [*_coords(folds[1]), folds[1]["coherence"]], xtol=1e-13)
     assert abs(z[2] - folds[1]["coherence"]) < 1e-4
 
+    # in mu0 at c = 0: the decision states end at a fold (same extended system, mu0 free)
+    def ext_mu(z):
+        s, m = z[:2], z[2]
+        h = 1e-6
+        G = lambda s_: F_mu(s_, m)  # noqa: E731
+        J = np.column_stack([(G(s + h * e) - G(s - h * e)) / (2 * h) for e in np.eye(2)])
+        return np.concatenate([G(s), [np.linalg.det(J) * 1e4]])
+
+    def F_mu(s, m):
+        x1 = JE * s[0] - JI * s[1] + I0 + Jx * m
+        x2 = JE * s[1] - JI * s[0] + I0 + Jx * m
+        H = lambda x: (a * x - b) / (1 - np.exp(-d * (a * x - b)))  # noqa: E731
+        return np.array([-s[0] / ts + (1 - s[0]) * g * H(x1), -s[1] / ts + (1 - s[1]) * g * H(x2)])
+
+    (fm, *_) = f["mu0_fold_points"]
+    z = fsolve(ext_mu, [*_coords(fm), fm["mu0"]], xtol=1e-13)
+    assert abs(z[2] - fm["mu0"]) < 1e-4 and abs(fm["mu0"] - 65.682) < 0.01
+    # and the symmetric state changes stability at two pitchforks: on s1 = s2 = s, F_1 = 0 and the
+    # antisymmetric eigenvalue dF_1/ds_1 - dF_1/ds_2 = 0
+    def pitch(z):
+        s, m = z
+        h = 1e-6
+        d1 = (F_mu([s + h, s], m)[0] - F_mu([s - h, s], m)[0]) / (2 * h)
+        d2 = (F_mu([s, s + h], m)[0] - F_mu([s, s - h], m)[0]) / (2 * h)
+        return [F_mu([s, s], m)[0], (d1 - d2) * 100]
+
+    bps = f["mu0_branch_points"]
+    assert len(bps) == 2
+    for bp in bps:
+        z = fsolve(pitch, [bp["coords"]["s1"], bp["mu0"]], xtol=1e-13)
+        assert abs(z[1] - bp["mu0"]) < 1e-4 and abs(bp["coords"]["s1"] - bp["coords"]["s2"]) < 1e-6
+
 
 def test_adex_phase_no_rest_above_rheobase_and_rest_below(capsys, tmp_path):
     f = _run("adex-phase", capsys, tmp_path, "duration=500")

@@ -9,10 +9,8 @@ __all__ = [
     "x64", "VectorField", "vector_field", "from_model", "as_vector_field", "simulate", "Trajectory",
     "FixedPoint", "classify", "find_fixed_points", "linearize",
 ]
-from .continuation import (
-    Branch, Curve, GridDiagram, SpecialPoint, bifurcation_grid, continue_equilibria, continue_fold, continue_hopf,
-    pseudo_arclength,
-)
+from .continuation import Branch, Curve, GridDiagram, SpecialPoint, bifurcation_grid, continue_equilibria, pseudo_arclength
+from .two_parameter import continue_fold, continue_hopf
 
 __all__ += [
     "Branch", "Curve", "GridDiagram", "SpecialPoint", "bifurcation_grid", "continue_equilibria", "continue_fold",

@@ -16,17 +16,24 @@ orientation. The step :math:`h` grows after easy corrections and halves after fa
 
 Special points
 --------------
-* **Fold** (saddle-node, ``"fold"``): the test function :math:`d\\lambda/ds` (last component
-  of the tangent) changes sign. Located by Newton on the standard augmented system in
-  :math:`(x, v, \\lambda)`: :math:`F = 0,\\; F_x v = 0,\\; c\\cdot v = 1`.
-* **Hopf** (``"hopf"``): a complex pair :math:`\\pm i\\omega` crosses the imaginary axis (the
-  number of unstable complex eigenvalues changes by 2). Located by Newton on
-  :math:`(x, v, \\kappa, \\lambda)`: :math:`F = 0,\\; (F_x^2 + \\kappa I) v = 0,\\; c\\cdot v = 1,
-  \\; d\\cdot v = 0` with :math:`\\kappa = \\omega^2 > 0` (the real 2-D eigenspace of
-  :math:`\\pm i\\omega`). Neutral saddles (real pairs :math:`\\pm\\mu`) are not reported.
+Detected between consecutive branch points by sign changes of test functions, then located by
+regula falsi *along the branch* (each trial point corrected onto the curve within the
+hyperplane orthogonal to the chord), so only the compiled equilibrium system is needed:
 
-Both augmented systems, with a second free parameter, are continued the same way to give
-two-parameter fold and Hopf curves (:func:`continue_fold`, :func:`continue_hopf`).
+* **Fold** (saddle-node, ``"fold"``): :math:`d\\lambda/ds` changes sign; located as the zero
+  of :math:`\\det F_x`.
+* **Branch point** (``"branch_point"``: transcritical, pitchfork): :math:`\\det F_x` changes
+  sign while :math:`\\lambda` does not turn (or where the corrector is singular, as two branches
+  cross); located by regula falsi on :math:`\\det F_x(x(\\lambda), \\lambda)`.
+* **Hopf** (``"hopf"``): a complex pair :math:`\\pm i\\omega` crosses the imaginary axis (the
+  number of unstable eigenvalues changes by 2); located as the zero of the real part of the
+  critical pair; ``extra["l1"]`` is its first Lyapunov coefficient
+  (:mod:`~braindyn.analysis.normal_forms`: < 0 supercritical, > 0 subcritical). Neutral saddles
+  (real pairs :math:`\\pm\\mu`) are not reported.
+
+The arclength is measured in :math:`(x, \\lambda/(high - low))`: the parameter is scaled by the
+width of ``p_range``, so that a parameter in Hz and states of order one weigh alike.
+Two-parameter fold and Hopf curves: :mod:`~braindyn.analysis.two_parameter`.
 
 Example
 -------
@@ -49,7 +56,7 @@ from .._errors import BraindynError
 from .fixed_points import classify
 from .vector_field import VectorField, as_vector_field, x64
 
-__all__ = ["SpecialPoint", "Branch", "Curve", "continue_equilibria", "continue_fold", "continue_hopf",
+__all__ = ["SpecialPoint", "Branch", "Curve", "continue_equilibria",
            "bifurcation_grid", "pseudo_arclength"]
 
 
@@ -318,49 +325,134 @@ class _EqSystem:
             self._memo[key] = r
         return r
 
+    w = None  # scales of (x, lam) for the arclength (see continue_equilibria)
+
     def G(self, u):
         return self._eval(u)[0]
+
+    def scaled(self):
+        """``G`` and ``JG`` in the scaled coordinates ``v = u / w``."""
+        w = self.w
+        return (lambda v: self.G(v * w)), (lambda v: self.JG(v * w) * w[None, :])
+
+    def locate(self, ua, ub, tau):
+        """:func:`_bracket_locate` in scaled coordinates (``tau`` sees raw ``u`` and ``JG(u)``)."""
+        w = self.w if self.w is not None else np.ones(len(ua))
+        Gs, JGs = (self.scaled() if self.w is not None else (self.G, self.JG))
+        v, ok = _bracket_locate(Gs, JGs, ua / w, ub / w, lambda v, _J: tau(v * w, self.JG(v * w)))
+        return v * w, ok
 
     def JG(self, u):
         return self._eval(u)[1]
 
 
-def _bracket_locate(G, JG, ua, ub, tau, tol=1e-13, max_iter=40):
+def _bracket_locate(G, JG, ua, ub, tau, tol=1e-12, max_iter=60):
     """Zero of the test function ``tau(u, J)`` on the curve ``G = 0`` between ``ua`` and ``ub``.
 
-    Regula falsi (Illinois) along the chord: each trial point ``ua + w (ub - ua)`` is corrected
-    onto the curve within the hyperplane orthogonal to the chord, so the chord coordinate
-    parametrises the curve. Returns ``(u, ok)``.
+    Regula falsi (Illinois) in the chord coordinate :math:`c \\in [0, L]`: the trial point
+    ``ua + c d`` (``d`` the unit chord) is corrected onto the curve within the hyperplane
+    orthogonal to the chord, so ``c`` parametrises the curve. Converged when the bracket or the
+    last update is below ``tol L``. Returns ``(u, ok)``.
     """
-    d = ub - ua
-    d = d / np.linalg.norm(d)
+    L = float(np.linalg.norm(ub - ua))
+    d = (ub - ua) / L
     fa, fb = tau(ua, JG(ua)), tau(ub, JG(ub))
     if not (np.isfinite(fa) and np.isfinite(fb)) or np.sign(fa) == np.sign(fb):
         return 0.5 * (ua + ub), False
-    side = 0
-    u = ua
+    ca, cb, side, c_prev, u = 0.0, L, 0, None, ua
     for _ in range(max_iter):
-        w = fa / (fa - fb)
-        ug = ua + w * (ub - ua)
+        c = ca + fa / (fa - fb) * (cb - ca)
+        ug = ua + c * d
         u, ok, _ = _correct(G, JG, ug, d, 1e-13, 12)
         if not ok:
             return ug, False
         fu = tau(u, JG(u))
-        if fu == 0 or np.linalg.norm(ub - ua) <= tol * (1 + np.linalg.norm(u)):
+        if not np.isfinite(fu):
+            return u, False
+        if fu == 0 or (cb - ca) <= tol * L or (c_prev is not None and abs(c - c_prev) <= tol * L):
             return u, True
+        c_prev = c
         if np.sign(fu) == np.sign(fa):
-            ua, fa = u, fu
+            ca, fa = c, fu
             if side == -1:
                 fb *= 0.5
             side = -1
         else:
-            ub, fb = u, fu
+            cb, fb = c, fu
             if side == 1:
                 fa *= 0.5
             side = 1
-        if min(np.linalg.norm(u - ua), np.linalg.norm(u - ub)) <= tol * (1 + np.linalg.norm(u)) and abs(fu) < 1e-10:
+    return u, False
+
+
+def _bp_in_lambda(eq, ua, ub, n, guess, max_iter=60):
+    """Branch point between ``ua`` and ``ub`` of a branch that is a graph over ``lam`` there:
+    Illinois regula falsi on :math:`\\det F_x(x(\\lambda), \\lambda)`, with :math:`x(\\lambda)` by
+    Newton at fixed :math:`\\lambda` (regular away from the branch point itself)."""
+
+    def x_at(lam, x):
+        for _ in range(30):
+            u = np.concatenate([x, [lam]])
+            J = eq.JG(u)[:, :n]
+            try:
+                dx = np.linalg.solve(J, eq.G(u))
+            except np.linalg.LinAlgError:
+                return x, False
+            x = x - dx
+            if np.linalg.norm(dx) <= 1e-13 * (1 + np.linalg.norm(x)):
+                return x, True
+        return x, bool(np.linalg.norm(dx) <= 1e-6 * (1 + np.linalg.norm(x)))  # ill-conditioned near the point
+
+    def det_at(u):
+        return float(np.linalg.det(eq.JG(u)[:, :n]))
+
+    la, lb = ua[n], ub[n]
+    fa, fb = det_at(ua), det_at(ub)
+    if la == lb or np.sign(fa) == np.sign(fb):
+        return guess, False
+    xa, xb = ua[:n], ub[:n]
+    side, lam_prev = 0, None
+    for _ in range(max_iter):
+        lam = la + fa / (fa - fb) * (lb - la)
+        wgt = (lam - la) / (lb - la)
+        x, ok = x_at(lam, xa + wgt * (xb - xa))
+        if not ok:  # Newton stalls within ~1e-7 of a pitchfork (the side branches are that close)
+            near = lam_prev is not None and abs(lam - lam_prev) <= 1e-6 * (1 + abs(lam))
+            return (np.concatenate([xa if side == -1 else xb, [la if side == -1 else lb]]), True) if near \
+                else (guess, False)
+        u = np.concatenate([x, [lam]])
+        fu = det_at(u)
+        if fu == 0 or abs(lb - la) <= 1e-12 * (1 + abs(lam)) or (
+                lam_prev is not None and abs(lam - lam_prev) <= 1e-11 * (1 + abs(lam))):
             return u, True
-    return u, True
+        lam_prev = lam
+        if np.sign(fu) == np.sign(fa):
+            la, fa, xa = lam, fu, x
+            if side == -1:
+                fb *= 0.5
+            side = -1
+        else:
+            lb, fb, xb = lam, fu, x
+            if side == 1:
+                fa *= 0.5
+            side = 1
+    return u, bool(abs(lam - lam_prev) <= 1e-8 * (1 + abs(lam)))  # det at its rounding level
+
+
+def _interp_zero(us, f, k, w=None):
+    """Zero of ``f`` between points ``k`` and ``k + 1`` of the polyline ``us`` from a polynomial fit
+    (degree <= 3) over the neighbours ``k - 1 .. k + 2``; ``u`` there by the same fit."""
+    w = np.ones(us.shape[1]) if w is None else w
+    i0, i1 = max(0, k - 1), min(len(us), k + 3)
+    seg = us[i0:i1] / w
+    sarc = np.concatenate([[0.0], np.cumsum(np.linalg.norm(np.diff(seg, axis=0), axis=1))])
+    fk = f[i0:i1] / (np.max(np.abs(f[i0:i1])) + 1e-300)
+    deg = min(3, len(sarc) - 1)
+    roots = np.roots(np.polyfit(sarc, fk, deg))
+    a, b = sarc[k - i0], sarc[k + 1 - i0]
+    real = [r.real for r in roots if abs(r.imag) < 1e-9 and a - 1e-12 <= r.real <= b + 1e-12]
+    s0 = real[0] if real else a + abs(fk[k - i0]) / (abs(fk[k - i0]) + abs(fk[k + 1 - i0])) * (b - a)
+    return np.array([np.polyval(np.polyfit(sarc, us[i0:i1, j], deg), s0) for j in range(us.shape[1])])
 
 
 def _tau_fold(n):
@@ -371,10 +463,13 @@ def _tau_fold(n):
 
 
 def _tau_hopf(n):
+    """Hopf test function: the bialternate-product determinant
+    :math:`\\prod_{i<j} (\\lambda_i + \\lambda_j)`, zero when a pair :math:`\\pm i\\omega` is on
+    the imaginary axis, smooth whether the pair is complex or real at the bracket ends."""
     def tau(u, J):
         ev = np.linalg.eigvals(J[:, :n])
-        c = ev[np.abs(ev.imag) > 1e-12 * (1 + np.max(np.abs(ev)))]
-        return float(c.real[np.argmin(np.abs(c.real))]) if len(c) else np.nan
+        i, j = np.triu_indices(len(ev), 1)
+        return float(np.prod(ev[i] + ev[j]).real)
 
     return tau
 
@@ -389,114 +484,17 @@ def _eig_sorted(J):
 
 
 def _hopf_between(ea, eb, eps):
-    """A complex pair crosses the imaginary axis between two points of a branch."""
+    """A complex pair crosses the imaginary axis between two points of a branch: the number of
+    unstable eigenvalues changes by 2, the determinant keeps its sign (no real eigenvalue crossed
+    0), and at least one end has its critical eigenvalue complex (the pair may turn into two real
+    ones within the step, as at the Izhikevich Hopf point just below its saddle-node)."""
     na, nb = int(np.sum(ea.real > 0)), int(np.sum(eb.real > 0))
-    if abs(na - nb) != 2:
+    if abs(na - nb) != 2 or np.sign(np.prod(ea).real) != np.sign(np.prod(eb).real):
         return False
-    for ev in (ea, eb):
-        k = np.argmin(np.abs(ev.real))
-        if abs(ev[k].imag) <= eps:
-            return False
-    return True
+    return any(abs(ev[np.argmin(np.abs(ev.real))].imag) > eps for ev in (ea, eb))
 
 
 _SYS_CACHE: dict = {}
-
-
-def _fold_system(fn, n, name):
-    """(x, v, lam) -> [F, F_x v, c.v - 1]; ``c`` (in ``aux``) normalises the null vector."""
-
-    def H(w, q, aux):
-        x, v, lam = w[:n], w[n:2 * n], w[2 * n]
-        p = {**q, name: lam}
-        F = fn(x, p)
-        Jv = jax.jvp(lambda xx: fn(xx, p), (x,), (v,))[1]
-        return jnp.concatenate([F, Jv, jnp.atleast_1d(jnp.dot(aux["c"], v) - 1.0)])
-
-    return H
-
-
-def _hopf_system(fn, n, name):
-    """(x, v, kappa, lam) -> [F, (F_x^2 + kappa) v, c.v - 1, d.v] (``c``, ``d`` in ``aux``)."""
-
-    def H(w, q, aux):
-        x, v, kap, lam = w[:n], w[n:2 * n], w[2 * n], w[2 * n + 1]
-        p = {**q, name: lam}
-        F = fn(x, p)
-        Jx = lambda z: jax.jvp(lambda xx: fn(xx, p), (x,), (z,))[1]
-        r = Jx(Jx(v)) + kap * v
-        return jnp.concatenate([F, r, jnp.atleast_1d(jnp.dot(aux["c"], v) - 1.0),
-                                jnp.atleast_1d(jnp.dot(aux["d"], v))])
-
-    return H
-
-
-def _system(kind, fn, n, name, param2=None):
-    """Jitted augmented system and its Jacobian (cached); with ``param2`` the last unknown is it."""
-    key = (kind, fn, n, name, param2)
-    if key not in _SYS_CACHE:
-        core = (_fold_system if kind == "fold" else _hopf_system)(fn, n, name)
-        if param2 is None:
-            H = core
-        else:
-            def H(u, q, aux):
-                return core(u[:-1], {**q, param2: u[-1]}, aux)
-        _SYS_CACHE[key] = (jax.jit(H), jax.jit(jax.jacfwd(H)))
-    return _SYS_CACHE[key]
-
-
-def _newton(Hj, Jj, w, q, aux, tol=1e-12, max_iter=30):
-    for _ in range(max_iter):
-        r = np.asarray(Hj(jnp.asarray(w), q, aux))
-        try:
-            dw = np.linalg.lstsq(np.asarray(Jj(jnp.asarray(w), q, aux)), r, rcond=None)[0]
-        except np.linalg.LinAlgError:
-            return w, False
-        w = w - dw
-        if np.linalg.norm(dw) <= tol * (1 + np.linalg.norm(w)):
-            r = np.asarray(Hj(jnp.asarray(w), q, aux))
-            return w, bool(np.max(np.abs(r)) < 1e-7 * (1 + np.max(np.abs(w))))
-    return w, False
-
-
-def _fold_guess(J):
-    """Unit null vector estimate of a nearly singular ``J`` (smallest singular value)."""
-    _, _, vt = np.linalg.svd(J)
-    return vt[-1]
-
-
-def locate_fold(vf, name, x, lam, p=None):
-    """Newton on the fold system from a guess ``(x, lam)``; returns ``(x, lam, v, ok)``."""
-    n = vf.n
-    q = _q(vf, name, p)
-    J = np.asarray(vf.jacobian(x, {**vf.p(p), name: lam}))
-    v0 = _fold_guess(J)
-    Hj, Jj = _system("fold", vf.fn, n, name)
-    w, ok = _newton(Hj, Jj, np.concatenate([x, v0, [lam]]), q, {"c": jnp.asarray(v0)})
-    return w[:n], float(w[2 * n]), w[n:2 * n], ok
-
-
-def locate_hopf(vf, name, x, lam, p=None):
-    """Newton on the Hopf system from a guess; returns ``(x, lam, omega, ok)``."""
-    n = vf.n
-    q = _q(vf, name, p)
-    J = np.asarray(vf.jacobian(x, {**vf.p(p), name: lam}))
-    ev, vecs = np.linalg.eig(J)
-    cand = np.where(np.abs(ev.imag) > 1e-12)[0]
-    if not len(cand):
-        return x, lam, None, False
-    k = cand[np.argmin(np.abs(ev.real[cand]))]
-    qv = vecs[:, k]
-    a, b = qv.real, qv.imag
-    c = a / np.dot(a, a)
-    d = b - np.dot(b, a) / np.dot(a, a) * a
-    d = d / max(np.linalg.norm(d), 1e-300)
-    Hj, Jj = _system("hopf", vf.fn, n, name)
-    w, ok = _newton(Hj, Jj, np.concatenate([x, a, [abs(ev[k].imag) ** 2, lam]]), q,
-                    {"c": jnp.asarray(c), "d": jnp.asarray(d)})
-    kap = w[2 * n]
-    ok = ok and kap > 0
-    return w[:n], float(w[2 * n + 1]), (float(np.sqrt(kap)) if kap > 0 else None), ok
 
 
 @x64
@@ -517,8 +515,9 @@ def continue_equilibria(vf, param: str, x0, p: dict | None = None, *, p_range=No
     p_range : (low, high)
         Continuation stops when ``param`` leaves this interval (required).
     ds, ds_max : float, optional
-        Initial and maximal arclength steps in the raw units of :math:`(x, \\lambda)`;
-        default ``(high - low)/200`` and ``10 ds``.
+        Initial and maximal arclength steps, in units of the parameter: the arclength is measured
+        in :math:`(x, \\lambda/(high - low))` and these are multiplied by ``high - low`` (so
+        the parameter's units do not matter); default ``(high - low)/200`` and ``20 ds``.
     direction : {0, 1, -1}
         Initial direction in ``param``: +1 increasing, -1 decreasing, 0 both ways (joined).
     tol : float
@@ -565,13 +564,21 @@ def continue_equilibria(vf, param: str, x0, p: dict | None = None, *, p_range=No
             return "diverged"
         return None
 
+    # Arclength in (x, lam / span): with raw units a parameter spanning 100 (a stimulus in Hz)
+    # against states of order 1 lets a step jump between branches.
+    w = eq.w = np.concatenate([np.ones(n), [span]])
+    Gs, JGs = eq.scaled()
+    stop_s = lambda v: stop(v * w)  # noqa: E731
     u0 = np.concatenate([x0, [lam0]])
     runs = []
     for sgn in ((1, -1) if direction == 0 else (direction,)):
         dirv = np.zeros(n + 1)
         dirv[n] = sgn
-        us, ts, reason = pseudo_arclength(G, JG, u0, dirv, ds=ds, ds_max=ds_max, max_steps=max_steps, tol=tol, stop=stop)
-        runs.append((us, ts, reason))
+        vs, tv, reason = pseudo_arclength(Gs, JGs, u0 / w, dirv, ds=ds / span,
+                                          ds_max=None if ds_max is None else ds_max / span, max_steps=max_steps,
+                                          tol=tol, stop=stop_s)
+        tr = tv * w[None, :]
+        runs.append((vs * w[None, :], tr / np.linalg.norm(tr, axis=1, keepdims=True), reason))
     if len(runs) == 2:
         (ua, ta, ra), (ub, tb, rb) = runs
         us = np.concatenate([ub[::-1], ua[1:]])
@@ -598,19 +605,23 @@ def _make_branch(vf, param, pp, us, ts, reason, eq):
         turn = np.sign(ts[k][n]) != np.sign(ts[k + 1][n]) and ts[k][n] != 0
         # fold: d(lambda)/ds changes sign; branch point: det F_x changes sign while lambda does not turn
         if turn or (np.sign(dets[k]) != np.sign(dets[k + 1]) and dets[k] != 0 and dets[k + 1] != 0):
-            u, ok = _bracket_locate(G, JG, ua, ub, _tau_fold(n))
-            if not ok:  # (at a branch point the corrector is singular: interpolate det F_x linearly)
-                if turn:
-                    w = abs(ts[k][n]) / (abs(ts[k][n]) + abs(ts[k + 1][n]) + 1e-300)
-                else:
-                    w = abs(dets[k]) / (abs(dets[k]) + abs(dets[k + 1]))
-                u = ua + w * (ub - ua)
+            u, ok = eq.locate(ua, ub, _tau_fold(n))
+            kind = "fold" if turn else "branch_point"
+            if not ok:
+                # The corrector is singular only at a branch point (two branches cross: [F_x F_lam]
+                # loses rank), a fold being a regular point of the curve. So a failed location is a
+                # branch point (a pitchfork's side branch also turns there); estimate it from a
+                # cubic fit of det F_x along the branch (arclength in scaled coordinates).
+                kind = "branch_point"
+                u = _interp_zero(us, dets, k, eq.w)
+                if not turn:  # the branch is a graph over lam here: regula falsi on det F_x(x(lam), lam)
+                    u, ok = _bp_in_lambda(eq, ua, ub, n, u)
             ev = _eig_sorted(JG(u)[:, :n])
-            points.append((k, SpecialPoint("fold" if turn else "branch_point", param, float(u[n]), u[:n].copy(), ev,
-                                           None, vf.variables, {"located": bool(ok)})))
+            points.append((k, SpecialPoint(kind, param, float(u[n]), u[:n].copy(), ev, None, vf.variables,
+                                           {"located": bool(ok)})))
         # Hopf: two complex eigenvalues cross the imaginary axis
         if n >= 2 and _hopf_between(eigs[k], eigs[k + 1], scale):
-            u, ok = _bracket_locate(G, JG, ua, ub, _tau_hopf(n))
+            u, ok = eq.locate(ua, ub, _tau_hopf(n))
             if not ok:
                 ra, rb = _critical_re(eigs[k]), _critical_re(eigs[k + 1])
                 w = abs(ra) / (abs(ra) + abs(rb)) if abs(ra) + abs(rb) > 0 else 0.5
@@ -641,95 +652,6 @@ def _lyapunov(vf, x, param, lam, pp):
 def _critical_re(ev):
     c = ev[np.abs(ev.imag) > 1e-12]
     return float(c.real[np.argmin(np.abs(c.real))]) if len(c) else 0.0
-
-
-# ---------------------------------------------------------------------------------------------
-# two-parameter curves
-# ---------------------------------------------------------------------------------------------
-def _two_param(vf, point, param2, p, p2_range, ds, max_steps, kind, p1_range):
-    vf = as_vector_field(vf)
-    vf.check_param(param2)
-    name = point.param
-    if param2 == name:
-        raise BraindynError(f"two-parameter continuation needs a second parameter different from {name!r}.")
-    if p2_range is None or not p2_range[0] < p2_range[1]:
-        raise BraindynError(f"give p2_range=(low, high) for {param2!r}, got {p2_range!r}.")
-    n = vf.n
-    pp = vf.p(p)
-    mu0 = float(pp[param2])
-    x, lam = np.asarray(point.coords, float), float(point.value)
-    q = {k: jnp.asarray(v, float) for k, v in pp.items() if k not in (name, param2)}
-    J = np.asarray(vf.jacobian(x, {**pp, name: lam}))
-    if kind == "fold":
-        v0 = _fold_guess(J)
-        aux = {"c": jnp.asarray(v0)}
-        w0 = np.concatenate([x, v0, [lam]])
-    else:
-        ev, vecs = np.linalg.eig(J)
-        cand = np.where(np.abs(ev.imag) > 1e-12)[0]
-        if not len(cand):
-            raise BraindynError("continue_hopf: the given point has no complex eigenvalue pair; is it a Hopf point?")
-        k = cand[np.argmin(np.abs(ev.real[cand]))]
-        a, b = vecs[:, k].real, vecs[:, k].imag
-        c = a / np.dot(a, a)
-        d = b - np.dot(b, a) / np.dot(a, a) * a
-        d = d / np.linalg.norm(d)
-        aux = {"c": jnp.asarray(c), "d": jnp.asarray(d)}
-        w0 = np.concatenate([x, a, [ev[k].imag ** 2, lam]])
-
-    Hj, JHj = _system(kind, vf.fn, n, name, param2)
-    G = lambda u: np.asarray(Hj(jnp.asarray(u), q, aux))
-    JG = lambda u: np.asarray(JHj(jnp.asarray(u), q, aux))
-    lo, hi = p2_range
-    span = hi - lo
-    ds = span / 200.0 if ds is None else ds
-
-    def stop(u):
-        if not (lo - 1e-3 * span <= u[-1] <= hi + 1e-3 * span):
-            return f"{param2} left p2_range"
-        if p1_range is not None and not (p1_range[0] <= u[-2] <= p1_range[1]):
-            return f"{name} left p1_range"
-        if kind == "hopf" and u[2 * n] <= 0:
-            return "omega^2 <= 0 (Bogdanov-Takens point: the Hopf curve ends)"
-        if not np.all(np.isfinite(u)):
-            return "diverged"
-        return None
-
-    u0 = np.concatenate([w0, [mu0]])
-    runs = []
-    for sgn in (1, -1):
-        dirv = np.zeros(len(u0))
-        dirv[-1] = sgn
-        us, ts, reason = pseudo_arclength(G, JG, u0, dirv, ds=ds, max_steps=max_steps, stop=stop)
-        runs.append((us, reason))
-    us = np.concatenate([runs[1][0][::-1], runs[0][0][1:]])
-    vals = np.stack([us[:, -2], us[:, -1]], 1)
-    om = np.sqrt(np.maximum(us[:, 2 * n], 0)) if kind == "hopf" else None
-    return Curve(kind, (name, param2), vals, us[:, :n], vf.variables, f"{runs[1][1]}; {runs[0][1]}", om)
-
-
-@x64
-def continue_fold(vf, point: SpecialPoint, param2: str, p: dict | None = None, *, p2_range=None, ds=None,
-                  max_steps: int = 1000, p1_range=None, **model_kw) -> Curve:
-    """Two-parameter continuation of a fold point in :math:`(\\lambda, \\mu)`.
-
-    ``point`` is a fold of a :class:`Branch` (``branch.folds[0]``); ``param2`` the second
-    parameter, varied over ``p2_range``; ``p`` the parameter values at which the fold was found.
-    The curve solves :math:`F = 0, F_x v = 0, c\\cdot v = 1` in :math:`(x, v, \\lambda, \\mu)`.
-    """
-    if point.kind != "fold":
-        raise BraindynError(f"continue_fold needs a fold point, got a {point.kind!r} point.")
-    return _two_param(as_vector_field(vf, **model_kw), point, param2, p, p2_range, ds, max_steps, "fold", p1_range)
-
-
-@x64
-def continue_hopf(vf, point: SpecialPoint, param2: str, p: dict | None = None, *, p2_range=None, ds=None,
-                  max_steps: int = 1000, p1_range=None, **model_kw) -> Curve:
-    """Two-parameter continuation of a Hopf point (see :func:`continue_fold`); stops at a
-    Bogdanov--Takens point where :math:`\\omega^2 = \\kappa` reaches 0."""
-    if point.kind != "hopf":
-        raise BraindynError(f"continue_hopf needs a Hopf point, got a {point.kind!r} point.")
-    return _two_param(as_vector_field(vf, **model_kw), point, param2, p, p2_range, ds, max_steps, "hopf", p1_range)
 
 
 # ---------------------------------------------------------------------------------------------

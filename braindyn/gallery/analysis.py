@@ -233,18 +233,28 @@ def _ww(p):
     fps0 = an.find_fixed_points(vf, {**pr, "coherence": 0.0}, bounds=[(0, 1), (0, 1)])
     st = [f for f in fps0 if f.stable]
     br = an.continue_equilibria(vf, "coherence", st[0].coords, {**pr, "coherence": 0.0}, p_range=(-100, 100))
+    # in mu0 at c = 0: the decision (asymmetric) states end at a fold; the symmetric state loses
+    # and regains stability at two pitchforks (branch points)
+    c0 = {**pr, "coherence": 0.0}
+    sym = [f for f in fps0 if abs(f.coords[0] - f.coords[1]) < 1e-8]
+    br_mu = an.continue_equilibria(vf, "mu0", st[-1].coords, c0, p_range=(0.0, p["mu0_max"]))
+    br_sym = an.continue_equilibria(vf, "mu0", sym[0].coords, c0, p_range=(0.0, p["mu0_max"])) if sym else None
     figures = {"mu0": p["mu0"], "coherence": p["coherence"], "fixed_points": _fps(pp.fixed_points),
                "fold_points": _pts(br.points, "fold"),
-               "bistable_coherence_range": sorted(round(q.value, 5) for q in br.folds)}
-    return _report(figures, {"pp": pp, "branch": br})
+               "bistable_coherence_range": sorted(round(q.value, 5) for q in br.folds),
+               "mu0_fold_points": _pts(br_mu.points, "fold"),
+               "mu0_branch_points": _pts(br_sym.points, "branch_point") if br_sym else []}
+    return _report(figures, {"pp": pp, "branch": br, "mu0_branches": [b for b in (br_mu, br_sym) if b is not None]})
 
 
 def _plot_ww(report, p):
     from ..plot import bifurcation_diagram, phase_portrait
 
-    fig, (a1, a2) = _fig(1, 2, (12, 5))
+    fig, (a1, a2, a3) = _fig(1, 3, (17, 5))
     phase_portrait(report.data["pp"], ax=a1, title=f"Wong-Wang, mu0 = {p['mu0']:g}, c = {p['coherence']:g}%")
     bifurcation_diagram(report.data["branch"], ax=a2, title="equilibria vs coherence", xlabel="coherence c (%)")
+    bifurcation_diagram(report.data["mu0_branches"], ax=a3, title="equilibria vs stimulus (c = 0)",
+                        xlabel="mu0 (Hz)")
     fig.tight_layout()
     return fig
 
@@ -276,7 +286,7 @@ ENTRIES = [
                z_cycle=3.0),
           _hr, _plot_hr),
     Entry("wong-wang-phase", "Wong-Wang decision model: phase plane, bistability and folds in coherence",
-          dict(mu0=20.0, coherence=0.0, duration=2000.0),
+          dict(mu0=20.0, coherence=0.0, duration=2000.0, mu0_max=100.0),
           _ww, _plot_ww),
 ]
 
