@@ -110,7 +110,7 @@ def test_cycles_from_normal_form_hopf_at_origin():
     br = continue_equilibria(vf, "mu", [0.0, 0.0], {"mu": -0.5}, p_range=(-0.5, 0.5))
     (h,) = br.hopfs
     assert abs(h.value) < 1e-10 and np.allclose(h.coords, 0.0, atol=1e-12) and abs(h.omega - omega) < 1e-10
-    cb = continue_cycles(vf, h, p_range=(-0.5, 0.6), n_mesh=400, max_steps=100)
+    cb = continue_cycles(vf, h, p_range=(-0.5, 1.0), n_mesh=400, max_steps=100)
     assert len(cb.values) > 5 and cb.values.max() > 0.5
     r = np.hypot(cb.states[:, 0], cb.states[:, 1])
     np.testing.assert_allclose(r, np.sqrt(cb.values), atol=1e-4)

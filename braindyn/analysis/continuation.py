@@ -586,7 +586,13 @@ def continue_equilibria(vf, param: str, x0, p: dict | None = None, *, p_range=No
         reason = f"{rb}; {ra}"
     else:
         us, ts, reason = runs[0]
-    return _make_branch(vf, param, pp, us, ts, reason, eq)
+    inside = (us[:, n] >= lo - 1e-9 * span) & (us[:, n] <= hi + 1e-9 * span)
+    i0, i1 = 0, len(us)
+    while i1 - i0 > 2 and not inside[i0]:  # the step that left p_range is not part of the branch
+        i0 += 1
+    while i1 - i0 > 2 and not inside[i1 - 1]:
+        i1 -= 1
+    return _make_branch(vf, param, pp, us[i0:i1], ts[i0:i1], reason, eq)
 
 
 def _make_branch(vf, param, pp, us, ts, reason, eq):

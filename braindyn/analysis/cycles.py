@@ -439,8 +439,8 @@ def _follow(vf, sh, u, d0, eps, name, pp, p_range, max_period, ds, ds_max, max_s
     recs[0] = summary(us[0])  # the start after its correction
     while len(recs) < len(us):  # the point on which stop() ended has no on_step record
         recs.append(summary(us[len(recs)]))
-    if state.get("trim") and len(us) > 2:
-        us, ts, recs = us[:-1], ts[:-1], recs[:-1]
+    if (state.get("trim") or reason == f"{name} left p_range") and len(us) > 2:
+        us, ts, recs = us[:-1], ts[:-1], recs[:-1]  # past a Hopf point, or outside p_range
     return us, ts, recs, reason
 
 
