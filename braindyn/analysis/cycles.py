@@ -465,11 +465,27 @@ def _end_hopf(vf, sh, name, pp, u_end, rec_end, p_range):
 
 @x64
 def cycle_at(vf, branch: CycleBranch, value: float, *, n_mesh: int = 1000, n_seg: int = 8, **model_kw) -> LimitCycle:
-    """The cycle of ``branch`` at parameter ``value`` (Newton from the nearest branch point)."""
+    """The cycle of ``branch`` at parameter ``value`` (Newton from the branch interpolated at
+    ``value``, on each branch segment that brackets it, then from the nearest branch points; the
+    first that converges is returned)."""
     vf = as_vector_field(vf, **model_kw)
     if not np.min(branch.values) <= value <= np.max(branch.values):
         raise BraindynError(f"cycle_at: {branch.param}={value} is outside the branch range "
                             f"[{np.min(branch.values):g}, {np.max(branch.values):g}].")
-    i = int(np.argmin(np.abs(branch.values - value)))
-    return _solve_cycle(vf, branch.states[i], branch.periods[i], vf.p({**branch.params, branch.param: value}),
-                        branch.param, int(n_mesh), int(n_seg))
+    pp = vf.p({**branch.params, branch.param: value})
+    v = branch.values
+    # guesses: linear interpolation on every branch segment that brackets the value (several
+    # after folds of cycles), then the nearest points
+    guesses = []
+    for i in np.where((np.minimum(v[:-1], v[1:]) <= value) & (value <= np.maximum(v[:-1], v[1:])))[0]:
+        w = 0.0 if v[i + 1] == v[i] else (value - v[i]) / (v[i + 1] - v[i])
+        guesses.append((branch.states[i] + w * (branch.states[i + 1] - branch.states[i]),
+                        branch.periods[i] + w * (branch.periods[i + 1] - branch.periods[i])))
+    guesses += [(branch.states[i], branch.periods[i]) for i in np.argsort(np.abs(v - value))[:2]]
+    err = None
+    for x0, T0 in guesses:
+        try:
+            return _solve_cycle(vf, x0, T0, pp, branch.param, int(n_mesh), int(n_seg))
+        except BraindynError as e:
+            err = e
+    raise err

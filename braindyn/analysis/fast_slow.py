@@ -44,7 +44,7 @@ class FastSlow:
 def fast_slow(vf, slow: str, slow_range, x0, p: dict | None = None, *, fast_bounds=None, t_max: float = 1000.0,
               t_transient: float = 0.0, n_save: int = 20001, cycles: bool = True, cycle_kw: dict | None = None,
               ds=None, rtol: float = 1e-6, atol: float = 1e-8, spiking_cycle: bool = True,
-              cycle_search: tuple = (200.0, 200.0), **model_kw) -> FastSlow:
+              **model_kw) -> FastSlow:
     """Fast--slow dissection with one slow variable.
 
     Parameters
@@ -65,12 +65,9 @@ def fast_slow(vf, slow: str, slow_range, x0, p: dict | None = None, *, fast_boun
     cycles : bool
         Continue the limit cycles born at the Hopf points of the fast subsystem.
     spiking_cycle : bool
-        Also continue the cycle family of the fast subsystem found by simulation at the slow
-        value where the trajectory reaches its highest fast value (the spiking branch of a burster
-        is often not connected to any Hopf point: it is born at a fold of cycles or a homoclinic
-        orbit).
-    cycle_search : (float, float)
-        Transient and window (time of the fast subsystem) of that cycle search.
+        Also continue the cycle family of the fast subsystem through the orbit's highest spike
+        (Newton from that spike at its slow value): the spiking branch of a burster is often not
+        connected to any Hopf point (it ends at a fold of cycles or a homoclinic orbit).
     rtol, atol : float
         Tolerances of the full simulation (drawn over the diagram: display accuracy is enough;
         the branches and cycles are computed to their own, tight tolerances).
@@ -106,7 +103,7 @@ def fast_slow(vf, slow: str, slow_range, x0, p: dict | None = None, *, fast_boun
     tr = simulate(vf, x0, t_max, pp, n_save=n_save, rtol=rtol, atol=atol)
     keep = tr.ts >= t_transient
     if cycles and spiking_cycle:
-        lc = _spiking_cycle(vf, fastvf, slow, pp, tr.xs[keep], cycle_search, cycle_kw or {})
+        lc = _spiking_cycle(vf, fastvf, slow, pp, tr.ts[keep], tr.xs[keep], cycle_kw or {})
         if lc is not None:
             try:
                 cyc.append(continue_cycles(fastvf, lc, {**pp, slow: lc.params[slow]}, param=slow, p_range=(lo, hi),
@@ -117,18 +114,33 @@ def fast_slow(vf, slow: str, slow_range, x0, p: dict | None = None, *, fast_boun
                     fastvf)
 
 
-def _spiking_cycle(vf, fastvf, slow, pp, xs, search, cycle_kw):
-    """A cycle of the fast subsystem at the slow value where the orbit's first fast variable peaks."""
-    from .cycles import _find_limit_cycle
+def _spiking_cycle(vf, fastvf, slow, pp, ts, xs, cycle_kw):
+    """A cycle of the fast subsystem at the slow value where the orbit's first fast variable peaks.
 
-    if not len(xs) or not np.all(np.isfinite(xs)):
+    During a burst the slow variable hardly moves, so the orbit's spike there is a good guess of
+    the fast subsystem's cycle: its state at the peak and the interval to the next peak go to
+    Newton (multiple shooting) at that slow value -- no further simulation.
+    """
+    from .cycles import _solve_cycle
+
+    if len(xs) < 3 or not np.all(np.isfinite(xs)):
         return None
     i_s = vf.index(slow)
     i_f = [k for k in range(vf.n) if k != i_s]
-    k = int(np.argmax(xs[:, i_f[0]]))
+    v = xs[:, i_f[0]]
+    peaks = np.where((v[1:-1] > v[:-2]) & (v[1:-1] >= v[2:]))[0] + 1
+    if len(peaks) < 2:
+        return None
+    j = int(np.argmax(v[peaks]))
+    k = peaks[j]
+    nxt = peaks[j + 1] if j + 1 < len(peaks) else peaks[j - 1]
+    period = abs(float(ts[nxt] - ts[k]))
     z0 = float(xs[k, i_s])
-    return _find_limit_cycle(fastvf, xs[k, i_f], {**fastvf.p(pp), slow: z0}, slow, float(search[0]), float(search[1]),
-                             0, int(cycle_kw.get("n_mesh", 1000)), int(cycle_kw.get("n_seg", 8)))
+    try:
+        return _solve_cycle(fastvf, xs[k, i_f], period, {**fastvf.p(pp), slow: z0}, slow,
+                            int(cycle_kw.get("n_mesh", 1000)), int(cycle_kw.get("n_seg", 8)))
+    except BraindynError:
+        return None
 
 
 def _on_branch(b, x, lam):
