@@ -153,6 +153,18 @@ class Shooting:
             P = D[i][:, :self.n] @ P
         return P
 
+    def multipliers(self, u):
+        """Floquet multipliers: eigenvalues of the monodromy matrix. For planar fields the
+        non-trivial one is computed as :math:`\\mu_2 = \\det M = \\prod_i \\det(\\partial E_i/\\partial X_i)`
+        (Liouville), next to the exact trivial multiplier 1: near a homoclinic orbit the entries of
+        :math:`M` grow like :math:`e^{\\lambda_u T}` and its eigenvalues lose all accuracy, the
+        determinants of the segments do not."""
+        if self.n == 2:
+            D = self.lin(u)[1]
+            mu2 = float(np.prod([np.linalg.det(D[i][:, :2]) for i in range(self.M)]))
+            return np.array([1.0 + 0j, mu2 + 0j])
+        return np.linalg.eigvals(self.monodromy(u))
+
     def extremes(self, u):
         _, _, lo, hi = self.lin(u)
         return lo.min(0), hi.max(0)

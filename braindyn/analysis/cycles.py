@@ -89,7 +89,7 @@ def _cycle(vf, sh: Shooting, u, params):
     """The :class:`LimitCycle` of the shooting solution ``u`` (full orbit, multipliers)."""
     T = float(u[sh.m])
     xs = sh.orbit(u)
-    mult = np.linalg.eigvals(sh.monodromy(u))
+    mult = sh.multipliers(u)
     ts = np.linspace(0, T, len(xs))
     return LimitCycle(T, ts, xs, xs.min(0), xs.max(0), mult, _stable(mult), vf.variables, dict(params))
 
@@ -387,7 +387,7 @@ def _follow(vf, sh, u, d0, eps, name, pp, p_range, max_period, ds, ds_max, max_s
 
     def summary(w):
         lo_, hi_ = sh.extremes(w)
-        return np.linalg.eigvals(sh.monodromy(w)), lo_, hi_
+        return sh.multipliers(w), lo_, hi_
 
     def centred(w):
         X = sh.starts(w)
