@@ -148,7 +148,7 @@ class COBALIF(_StackedConductances, SpikingNeuron):
                       + self.I_b + args["I"]) / self.tau_m}
 
     def integrate_continuous(self, y, args, t, dt, key):
-        """Fast path of ``exp_euler`` (same update, written out): with the conductances held,
+        r"""Fast path of ``exp_euler`` (same update, written out): with the conductances held,
         :math:`V \to V_\infty + (V - V_\infty) e^{-(1 + g_e + g_i)\Delta t/\tau_m}`."""
         if not _fast(self):
             return SpikingNeuron.integrate_continuous(self, y, args, t, dt, key)
@@ -284,8 +284,8 @@ class TraubHH(_StackedConductances, SpikingNeuron):
     def integrate_continuous(self, y, args, t, dt, key):
         r"""Fast path of ``exp_euler``: the same per-variable update (each equation is linear in its
         own variable with the others held), written out so that the rates are computed once:
-        :math:`x 	o x_\infty + (x - x_\infty) e^{-\Delta t/	au_x}` for the gates and for ``V``
-        (:math:`V_\infty = \sum_k g_k E_k / \sum_k g_k`, :math:`	au_V = C_m / \sum_k g_k`)."""
+        :math:`x \to x_\infty + (x - x_\infty) e^{-\Delta t/\tau_x}` for the gates and for ``V``
+        (:math:`V_\infty = \sum_k g_k E_k / \sum_k g_k`, :math:`\tau_V = C_m / \sum_k g_k`)."""
         if not _fast(self):
             return SpikingNeuron.integrate_continuous(self, y, args, t, dt, key)
         V, m, h, n = y["V"], y["m"], y["h"], y["n"]
