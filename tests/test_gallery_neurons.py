@@ -35,13 +35,13 @@ def test_cli_json_and_plot_for_presets(tmp_path, capsys):
     png = tmp_path / "adex.png"
     assert cli.main(["run", "adex", "--set", "pattern=bursting", "--json", "--plot", str(png)]) == 0
     figs = json.loads(capsys.readouterr().out)
-    assert figs["pattern"] == "bursting" and figs["spike_count"] == 33  # refcases: 33 spikes in 500 ms
+    assert figs["classified_pattern"] == "bursting" and figs["spike_count"] == 33  # refcases: 33 spikes in 500 ms
     assert png.stat().st_size > 1000
     assert cli.main(["run", "izhikevich", "--set", "pattern=chattering", "--json"]) == 0
     figs = json.loads(capsys.readouterr().out)
-    assert figs["pattern"] == "bursting" and figs["spike_count"] == 22  # refcases: CH 22 spikes
+    assert figs["classified_pattern"] == "bursting" and figs["spike_count"] == 22  # refcases: CH 22 spikes
     assert cli.main(["run", "gif", "--set", "pattern=tonic_bursting", "--duration", "300", "--json"]) == 0
-    assert json.loads(capsys.readouterr().out)["pattern"] == "bursting"
+    assert json.loads(capsys.readouterr().out)["classified_pattern"] == "bursting"
 
 
 def test_cli_plots_rate_and_raster(tmp_path):

@@ -220,4 +220,4 @@ def test_gallery_default_stimulus_of_new_presets(entry, pattern, duration, expec
     if expected is None:  # chaos is judged by trajectories above; here: it runs with its r and I
         assert rep.figures["I"] == HR_PATTERNS[pattern]["I"] and rep.figures["spike_count"] > 10
     else:
-        assert rep.figures["pattern"] == expected
+        assert rep.figures["classified_pattern"] == expected

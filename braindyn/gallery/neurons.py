@@ -22,9 +22,15 @@ def _spiking(model, p, stim, var="V", extra=None, window=None):
     rec = [var, "spike"]
     res = run(model, p["duration"], p["dt"], inputs=stim, record=rec)
     figs = dict(extra or {})
+    if "pattern" in p:
+        figs["preset"] = p["pattern"]
     if window is not None:
         t_on, t_off = window
-        figs.update(classify(res.spike_times(), t_on, min(t_off, p["duration"])).as_dict())
+        found = classify(res.spike_times(), t_on, min(t_off, p["duration"])).as_dict()
+        # what the spike-train classifier recognises (a class such as "bursting"), kept apart
+        # from the preset's name (such as "chattering")
+        found["classified_pattern"] = found.pop("pattern")
+        figs.update(found)
     trace = stim.array(p["duration"], p["dt"]) if isinstance(stim, inputs.Input) else None
     return neuron_report(res, p, var=var, extra=figs, inputs_trace=trace)
 
