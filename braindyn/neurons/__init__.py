@@ -12,6 +12,7 @@
 from .hh import HH, hh_rates
 from .lif import LIF
 from . import channels, patterns
+from . import channels_extra  # A-type K and Ih channel pieces
 from .conductance import ConductanceNeuron, MorrisLecar, WangBuzsaki
 from .continuous import FHN, HR_PATTERNS, HindmarshRose
 from .fi import FICurve, fi_curve, rheobase
