@@ -92,36 +92,28 @@ def check_finite(name: str, value, owner: str = ""):
     return value
 
 
-def check_positive(name: str, value, owner: str = "", unit: str = ""):
-    """Raise if ``value`` is not strictly positive (time constants, dt, capacitances)."""
+def _check_bound(name, value, owner, unit, bad, rule, fix):
     arr = _as_array(value)
-    where = f" of {owner}" if owner else ""
-    u = f" {unit}" if unit else ""
     if arr is None:
         return value
     check_finite(name, value, owner)
-    if np.any(arr <= 0):
-        raise BraindynError(
-            f"parameter {name!r}{where} must be > 0{u}, got {_fmt(value)}. "
-            f"Fix: use a positive value (e.g. {name}=10.0{u})."
-        )
+    if np.any(bad(arr)):
+        where = f" of {owner}" if owner else ""
+        u = f" {unit}" if unit else ""
+        raise BraindynError(f"parameter {name!r}{where} must be {rule}{u}, got {_fmt(value)}. Fix: {fix}")
     return value
+
+
+def check_positive(name: str, value, owner: str = "", unit: str = ""):
+    """Raise if ``value`` is not strictly positive (time constants, dt, capacitances)."""
+    u = f" {unit}" if unit else ""
+    return _check_bound(name, value, owner, unit, lambda a: a <= 0, "> 0",
+                        f"use a positive value (e.g. {name}=10.0{u}).")
 
 
 def check_nonnegative(name: str, value, owner: str = "", unit: str = ""):
     """Raise if ``value`` is negative (refractory periods, conductances, rates)."""
-    arr = _as_array(value)
-    where = f" of {owner}" if owner else ""
-    u = f" {unit}" if unit else ""
-    if arr is None:
-        return value
-    check_finite(name, value, owner)
-    if np.any(arr < 0):
-        raise BraindynError(
-            f"parameter {name!r}{where} must be >= 0{u}, got {_fmt(value)}. "
-            f"Fix: use zero or a positive value."
-        )
-    return value
+    return _check_bound(name, value, owner, unit, lambda a: a < 0, ">= 0", "use zero or a positive value.")
 
 
 def check_probability(name: str, value, owner: str = ""):

@@ -19,6 +19,7 @@ import jax.numpy as jnp
 
 from .._errors import check_finite, check_nonnegative, check_positive
 from ..integrators.exp import exprel
+from .hh import hh_rates
 
 __all__ = [
     "Channel", "Leak", "INa_HH", "IK_HH", "INa_WB", "IK_WB", "ICa_ML", "IK_ML", "CalciumPool", "IK_Ca",
@@ -62,6 +63,23 @@ def _gate(alpha, beta, x, phi=1.0):
     return phi * (alpha * (1.0 - x) - beta * x)
 
 
+class RateChannel(Channel):
+    """A channel whose gates obey :math:`\\dot x = \\phi\\,[\\alpha_x(V)(1 - x) - \\beta_x(V)\\, x]`.
+
+    Subclasses give :meth:`gate_rates` (``{gate: (alpha, beta)}``, 1/ms) and a field ``phi``;
+    the steady states :math:`x_\\infty = \\alpha/(\\alpha + \\beta)` and the derivatives follow here.
+    """
+
+    def gate_rates(self, V) -> dict:
+        raise NotImplementedError
+
+    def gates_inf(self, V, env):
+        return {x: a / (a + b) for x, (a, b) in self.gate_rates(V).items()}
+
+    def derivs(self, V, s, env):
+        return {x: _gate(a, b, s[x], self.phi) for x, (a, b) in self.gate_rates(V).items()}
+
+
 class Leak(Channel):
     """Leak current :math:`I_L = g (V - E)`.
 
@@ -80,7 +98,7 @@ class Leak(Channel):
         return self.g * (V - self.E)
 
 
-class INa_HH(Channel):
+class INa_HH(RateChannel):
     """Hodgkin--Huxley sodium current :math:`I_{Na} = g\\, m^3 h\\,(V - E)` with the HH rates
     (:func:`braindyn.neurons.hh_rates`) and temperature factor ``phi`` (dimensionless).
 
@@ -99,22 +117,19 @@ class INa_HH(Channel):
 
     @staticmethod
     def rates(V):
-        return (_rate_lin(V, 0.1, -40.0, 10.0), 4.0 * jnp.exp(-(V + 65.0) / 18.0),
-                0.07 * jnp.exp(-(V + 65.0) / 20.0), 1.0 / (1.0 + jnp.exp(-(V + 35.0) / 10.0)))
+        """``(alpha_m, beta_m, alpha_h, beta_h)`` of :func:`braindyn.neurons.hh_rates`."""
+        r = hh_rates(V)
+        return r["alpha_m"], r["beta_m"], r["alpha_h"], r["beta_h"]
 
-    def gates_inf(self, V, env):
+    def gate_rates(self, V):
         am, bm, ah, bh = self.rates(V)
-        return {"m": am / (am + bm), "h": ah / (ah + bh)}
-
-    def derivs(self, V, s, env):
-        am, bm, ah, bh = self.rates(V)
-        return {"m": _gate(am, bm, s["m"], self.phi), "h": _gate(ah, bh, s["h"], self.phi)}
+        return {"m": (am, bm), "h": (ah, bh)}
 
     def current(self, V, s, env):
         return self.g * s["m"] ** 3 * s["h"] * (V - self.E)
 
 
-class IK_HH(Channel):
+class IK_HH(RateChannel):
     """Hodgkin--Huxley delayed-rectifier potassium current :math:`I_K = g\\, n^4 (V - E)`.
 
     Parameters: ``g`` 36 mS/cm^2, ``E`` -77 mV, ``phi`` 1.
@@ -132,21 +147,18 @@ class IK_HH(Channel):
 
     @staticmethod
     def rates(V):
-        return _rate_lin(V, 0.01, -55.0, 10.0), 0.125 * jnp.exp(-(V + 65.0) / 80.0)
+        """``(alpha_n, beta_n)`` of :func:`braindyn.neurons.hh_rates`."""
+        r = hh_rates(V)
+        return r["alpha_n"], r["beta_n"]
 
-    def gates_inf(self, V, env):
-        a, b = self.rates(V)
-        return {"n": a / (a + b)}
-
-    def derivs(self, V, s, env):
-        a, b = self.rates(V)
-        return {"n": _gate(a, b, s["n"], self.phi)}
+    def gate_rates(self, V):
+        return {"n": self.rates(V)}
 
     def current(self, V, s, env):
         return self.g * s["n"] ** 4 * (V - self.E)
 
 
-class INa_WB(Channel):
+class INa_WB(RateChannel):
     """Wang--Buzsaki (1996) sodium current :math:`g\\, m_\\infty^3(V)\\, h\\,(V - E)`, with
     instantaneous activation and :math:`\\dot h = \\phi(\\alpha_h(1-h) - \\beta_h h)`:
 
@@ -176,19 +188,14 @@ class INa_WB(Channel):
     def h_rates(V):
         return 0.07 * jnp.exp(-(V + 58.0) / 20.0), 1.0 / (1.0 + jnp.exp(-(V + 28.0) / 10.0))
 
-    def gates_inf(self, V, env):
-        a, b = self.h_rates(V)
-        return {"h": a / (a + b)}
-
-    def derivs(self, V, s, env):
-        a, b = self.h_rates(V)
-        return {"h": _gate(a, b, s["h"], self.phi)}
+    def gate_rates(self, V):
+        return {"h": self.h_rates(V)}
 
     def current(self, V, s, env):
         return self.g * self.m_inf(V) ** 3 * s["h"] * (V - self.E)
 
 
-class IK_WB(Channel):
+class IK_WB(RateChannel):
     """Wang--Buzsaki (1996) potassium current :math:`g\\, n^4 (V - E)`,
     :math:`\\alpha_n = \\frac{0.01(V+34)}{1 - e^{-(V+34)/10}},\\; \\beta_n = 0.125 e^{-(V+44)/80}`.
 
@@ -209,13 +216,8 @@ class IK_WB(Channel):
     def rates(V):
         return _rate_lin(V, 0.01, -34.0, 10.0), 0.125 * jnp.exp(-(V + 44.0) / 80.0)
 
-    def gates_inf(self, V, env):
-        a, b = self.rates(V)
-        return {"n": a / (a + b)}
-
-    def derivs(self, V, s, env):
-        a, b = self.rates(V)
-        return {"n": _gate(a, b, s["n"], self.phi)}
+    def gate_rates(self, V):
+        return {"n": self.rates(V)}
 
     def current(self, V, s, env):
         return self.g * s["n"] ** 4 * (V - self.E)
