@@ -17,39 +17,33 @@ import jax.numpy as jnp
 __all__ = ["Surrogate", "Sigmoid", "FastSigmoid", "Gaussian", "Heaviside"]
 
 
-def _pseudo(x, width, kind):
-    z = x / width
-    if kind == 0:  # derivative of the logistic function
-        s = jax.nn.sigmoid(z)
-        return s * (1 - s) / width
-    if kind == 1:  # fast sigmoid (SuperSpike)
-        return 1.0 / (width * (1.0 + jnp.abs(z)) ** 2)
-    if kind == 2:  # gaussian
-        return jnp.exp(-0.5 * z * z) / (width * jnp.sqrt(2 * jnp.pi))
-    return jnp.zeros_like(x)
-
-
 @partial(jax.custom_jvp, nondiff_argnums=(2,))
-def _spike(x, width, kind):
+def _spike(x, width, derivative):
     return (x > 0).astype(x.dtype)
 
 
 @_spike.defjvp
-def _spike_jvp(kind, primals, tangents):
+def _spike_jvp(derivative, primals, tangents):
     # The width is a hyper-parameter: no gradient flows to it.
     x, width = primals
-    return _spike(x, width, kind), _pseudo(x, width, kind) * tangents[0]
+    return _spike(x, width, derivative), derivative(x / width) / width * tangents[0]
 
 
 class Surrogate(eqx.Module):
-    """Base class: ``surrogate(x)`` returns :math:`H(x)` (as the dtype of ``x``) with a
-    smooth backward pass. ``width`` is in the units of ``x`` (mV for a membrane potential)."""
+    """Base class: ``surrogate(x)`` returns :math:`H(x)` (as the dtype of ``x``) with the smooth
+    pseudo-derivative :math:`\\sigma'(x) = \\rho(x/w)/w` in the backward pass. Subclasses define
+    ``rho`` (a static method of :math:`z = x/w`); ``width`` :math:`w` is in the units of ``x``
+    (mV for a membrane potential)."""
 
     width: float = 1.0
-    kind: int = eqx.field(static=True, default=0)
+
+    @staticmethod
+    def rho(z):
+        raise NotImplementedError
 
     def __call__(self, x):
-        return _spike(x, jnp.asarray(self.width, x.dtype), self.kind)
+        x = jnp.asarray(x)
+        return _spike(x, jnp.asarray(self.width, x.dtype), type(self).rho)
 
 
 class Sigmoid(Surrogate):
@@ -62,9 +56,10 @@ class Sigmoid(Surrogate):
     0.125
     """
 
-    def __init__(self, width: float = 1.0):
-        self.width = width
-        self.kind = 0
+    @staticmethod
+    def rho(z):
+        s = jax.nn.sigmoid(z)
+        return s * (1 - s)
 
 
 class FastSigmoid(Surrogate):
@@ -76,9 +71,9 @@ class FastSigmoid(Surrogate):
     1.0
     """
 
-    def __init__(self, width: float = 1.0):
-        self.width = width
-        self.kind = 1
+    @staticmethod
+    def rho(z):
+        return 1.0 / (1.0 + jnp.abs(z)) ** 2
 
 
 class Gaussian(Surrogate):
@@ -90,9 +85,9 @@ class Gaussian(Surrogate):
     0.0
     """
 
-    def __init__(self, width: float = 1.0):
-        self.width = width
-        self.kind = 2
+    @staticmethod
+    def rho(z):
+        return jnp.exp(-0.5 * z * z) / jnp.sqrt(2 * jnp.pi)
 
 
 class Heaviside(Surrogate):
@@ -104,6 +99,6 @@ class Heaviside(Surrogate):
     0.0
     """
 
-    def __init__(self):
-        self.width = 1.0
-        self.kind = 3
+    @staticmethod
+    def rho(z):
+        return jnp.zeros_like(z)
