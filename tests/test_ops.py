@@ -92,6 +92,47 @@ def test_gradients(method):
     np.testing.assert_allclose(jv, np.asarray(s) @ DENSE_W, **TOL)
 
 
+# A CSR built with validate=False may hold column indices outside [0, n_post): the extremes of
+# int32 made the C++ kernel write far outside its output (a segfault). Every method now treats
+# them as the pure-JAX event path does: a negative index counts from the end once, the rest of
+# the out-of-range ones are dropped.
+BAD_INDICES = np.array([0, 7, -1, 2**31 - 1, 1, -2**31, 2, -3, 3, -4], np.int32)
+BAD_CSR = bc.CSR(np.array([0, 4, 4, 7, 10]), BAD_INDICES, 4, 3, validate=False)
+
+
+@pytest.mark.parametrize("method", [m for m in METHODS if m != "jax"])
+def test_out_of_range_column_indices_are_never_written(method):
+    w = jnp.asarray(np.arange(1, 11), FT)
+    spike_sets = [np.ones(4, bool), np.array([1, 0, 1, 1], bool),
+                  np.array([0.5, 0.0, 2.0, -1.0], FT)]
+    # by hand: -1 -> 2, -3 -> 0; 7, 2**31-1, -2**31, 3 and -4 (= -1 - n_post) dropped
+    kept = {0: 0, 2: 2, 4: 1, 6: 2, 7: 0}
+    for s in spike_sets:
+        row = np.repeat(np.arange(4), [4, 0, 3, 3])
+        ref_w, ref_1 = np.zeros(3), np.zeros(3)
+        for k, t in kept.items():
+            ref_w[t] += float(s[row[k]]) * float(w[k])
+            ref_1[t] += float(s[row[k]])
+        for weight, ref in ((w, ref_w), (0.5, 0.5 * ref_1)):
+            got = event_matvec(BAD_CSR, s, weight, method=method)
+            np.testing.assert_allclose(got, ref, **TOL)
+            np.testing.assert_allclose(got, event_matvec(BAD_CSR, s, weight, method="jax"), **TOL)
+    bank = jnp.asarray(rng.random((6, 4)) < 0.5)
+    vm = jax.vmap(lambda s: event_matvec(BAD_CSR, s, w, method=method))(bank)
+    ref = jax.vmap(lambda s: event_matvec(BAD_CSR, s, w, method="jax"))(bank)
+    np.testing.assert_allclose(vm, ref, **TOL)
+
+
+@pytest.mark.skipif("ffi" not in METHODS, reason="C++ kernel unavailable")
+def test_ffi_clamps_row_bounds_to_the_synapses():
+    # indptr past nnz (validate=False): the kernel reads only the synapses that exist
+    bad = bc.CSR(np.array([0, 2, 40]), np.array([0, 1, 1, 2], np.int32), 2, 3, validate=False)
+    good = bc.CSR(np.array([0, 2, 4]), np.array([0, 1, 1, 2], np.int32), 2, 3)
+    w = jnp.asarray([1.0, 2.0, 3.0, 4.0], FT)
+    np.testing.assert_allclose(event_matvec(bad, np.ones(2, bool), w, method="ffi"),
+                               event_matvec(good, np.ones(2, bool), w, method="ffi"), **TOL)
+
+
 def test_procedural_equals_its_csr():
     pc = bc.ProceduralConn(150, 110, 0.1, seed=4, weight=0.3, weight_std=0.05)
     csr, w = pc.to_csr(), pc.csr_weights()

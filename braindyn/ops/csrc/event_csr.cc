@@ -14,6 +14,13 @@
 // Leading (batch) dimensions come from jax.vmap with vmap_method="expand_dims":
 // every operand has the output's batch rank, each dimension either equal to
 // the output's or 1 (broadcast).
+//
+// Invalid CSRs (built with validate=False) never make the kernel read or write
+// outside its buffers: a column index is treated as the pure-JAX paths treat it
+// (NumPy indexing into out, then dropped if out of range): a negative index
+// counts from the end once (-1 -> n_post - 1) and what is still outside
+// [0, n_post) is skipped; row bounds indptr[j], indptr[j+1] are clamped to
+// [0, nnz]; an indptr of the wrong length is an error.
 #include <algorithm>
 #include <cstdint>
 #include <cstring>
@@ -63,30 +70,31 @@ ffi::Error make_indexer(ffi::Span<const int64_t> odims, ffi::Span<const int64_t>
   return ffi::Error::Success();
 }
 
+// out[col] += v for a column index inside [-n_post, n_post) (negative: from the end).
+template <typename T>
+inline void add_at(T* out, int64_t n_post, int32_t col, T v) {
+  int64_t t = col;
+  if (t < 0) t += n_post;
+  if (static_cast<uint64_t>(t) < static_cast<uint64_t>(n_post)) out[t] += v;
+}
+
 template <typename S, typename T>
 void run_csr(const S* spikes, const T* w, const int32_t* indptr, const int32_t* indices,
-             T* out, int64_t n_pre, int64_t n_post, bool homo) {
+             T* out, int64_t n_pre, int64_t n_post, int64_t nnz, bool homo) {
   std::fill(out, out + n_post, T(0));
-  if (homo) {
-    const T w0 = w[0];
-    for (int64_t j = 0; j < n_pre; ++j) {
-      const S s = spikes[j];
-      if (!s) continue;
-      const T v = w0 * static_cast<T>(s);
-      const int32_t end = indptr[j + 1];
-      for (int32_t k = indptr[j]; k < end; ++k) out[indices[k]] += v;
-    }
-  } else {
-    for (int64_t j = 0; j < n_pre; ++j) {
-      const S s = spikes[j];
-      if (!s) continue;
-      const int32_t end = indptr[j + 1];
-      if (static_cast<T>(s) == T(1)) {
-        for (int32_t k = indptr[j]; k < end; ++k) out[indices[k]] += w[k];
-      } else {
-        const T sv = static_cast<T>(s);
-        for (int32_t k = indptr[j]; k < end; ++k) out[indices[k]] += sv * w[k];
-      }
+  for (int64_t j = 0; j < n_pre; ++j) {
+    const S s = spikes[j];
+    if (!s) continue;
+    const int64_t begin = std::max<int64_t>(indptr[j], 0);
+    const int64_t end = std::min<int64_t>(indptr[j + 1], nnz);
+    if (homo) {
+      const T v = w[0] * static_cast<T>(s);
+      for (int64_t k = begin; k < end; ++k) add_at(out, n_post, indices[k], v);
+    } else if (static_cast<T>(s) == T(1)) {
+      for (int64_t k = begin; k < end; ++k) add_at(out, n_post, indices[k], w[k]);
+    } else {
+      const T sv = static_cast<T>(s);
+      for (int64_t k = begin; k < end; ++k) add_at(out, n_post, indices[k], sv * w[k]);
     }
   }
 }
@@ -114,6 +122,14 @@ ffi::Error dispatch(ffi::AnyBuffer spikes, ffi::AnyBuffer weights, ffi::AnyBuffe
   if (e.failure()) return e;
   e = make_indexer(od, indices.dimensions(), &ii, "indices");
   if (e.failure()) return e;
+  if (indptr.dimensions()[indptr.dimensions().size() - 1] != n_pre + 1) {
+    return ffi::Error(ffi::ErrorCode::kInvalidArgument,
+                      "braindyn_event_csr: indptr must have n_pre + 1 entries");
+  }
+  if (homo && w_core < 1) {
+    return ffi::Error(ffi::ErrorCode::kInvalidArgument,
+                      "braindyn_event_csr: a scalar weight needs one value");
+  }
   if (!homo && w_core != nnz) {
     return ffi::Error(ffi::ErrorCode::kInvalidArgument,
                       "braindyn_event_csr: weights must have one value per synapse");
@@ -125,7 +141,7 @@ ffi::Error dispatch(ffi::AnyBuffer spikes, ffi::AnyBuffer weights, ffi::AnyBuffe
   T* op = reinterpret_cast<T*>(out.untyped_data());
   for (int64_t b = 0; b < n_batch; ++b) {
     run_csr<S, T>(sp + is.offset(b), wp + iw.offset(b), pp + ip.offset(b), xp + ii.offset(b),
-                  op + b * n_post, n_pre, n_post, homo);
+                  op + b * n_post, n_pre, n_post, nnz, homo);
   }
   return ffi::Error::Success();
 }
