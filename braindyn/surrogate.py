@@ -10,9 +10,12 @@ from __future__ import annotations
 
 from functools import partial
 
-import equinox as eqx
+from typing import Any
+
 import jax
 import jax.numpy as jnp
+
+from .params import Parametrized, param
 
 __all__ = ["Surrogate", "Sigmoid", "FastSigmoid", "Gaussian", "Heaviside"]
 
@@ -24,18 +27,23 @@ def _spike(x, width, derivative):
 
 @_spike.defjvp
 def _spike_jvp(derivative, primals, tangents):
-    # The width is a hyper-parameter: no gradient flows to it.
+    # H(x) does not depend on the width: its gradient is zero (the surrogate replaces only d/dx).
     x, width = primals
     return _spike(x, width, derivative), derivative(x / width) / width * tangents[0]
 
 
-class Surrogate(eqx.Module):
+class Surrogate(Parametrized):
     """Base class: ``surrogate(x)`` returns :math:`H(x)` (as the dtype of ``x``) with the smooth
     pseudo-derivative :math:`\\sigma'(x) = \\rho(x/w)/w` in the backward pass. Subclasses define
     ``rho`` (a static method of :math:`z = x/w`); ``width`` :math:`w` is in the units of ``x``
-    (mV for a membrane potential)."""
+    (mV for a membrane potential).
 
-    width: float = 1.0
+    ``width`` is a parameter (an array leaf, > 0, scalar or one per neuron): a new width does
+    not recompile a run. The forward pass does not depend on it, so its gradient is zero.
+    """
+
+    width: Any = param(1.0, bound="positive",
+                       doc="width of the pseudo-derivative, in the units of x (mV for a membrane potential)")
 
     @staticmethod
     def rho(z):

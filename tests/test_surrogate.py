@@ -27,5 +27,28 @@ def test_forward_is_strict_heaviside_and_backward_is_the_closed_form(surr, close
 
 def test_dtype_kept_and_jit():
     x = jnp.array([0.3, -0.3], jnp.float32)
-    y = jax.jit(Sigmoid())(x)
+    surr = Sigmoid()
+    y = jax.jit(lambda v: surr(v))(x)
     assert y.dtype == jnp.float32
+
+
+def test_width_is_a_checked_array_parameter():
+    from braindyn import BraindynError
+
+    s = Sigmoid(2.0)
+    assert isinstance(s.width, jax.Array) and s.width.dtype.kind == "f"
+    for bad in (-1.0, 0.0, float("nan"), "wide"):
+        with pytest.raises(BraindynError, match="width"):
+            Sigmoid(bad)
+    # a new width is a new value of the same leaf: one compilation for every width
+    traces = []
+
+    @jax.jit
+    def slope(surr, x):
+        traces.append(1)
+        return jax.grad(lambda v: surr(v))(x)
+
+    for w in (0.5, 1.0, 2.0):
+        g = slope(Sigmoid(w), jnp.asarray(0.0))
+        assert float(g) == pytest.approx(0.25 / w)
+    assert len(traces) == 1
