@@ -16,32 +16,31 @@ every spiking model shares. The order of one neuron step is documented on
 """
 from __future__ import annotations
 
-import math
 from typing import Any, ClassVar, Optional
 
 import equinox as eqx
 import jax
 import jax.numpy as jnp
 
-from . import integrators
-from ._errors import BraindynError, check_choice, check_nonnegative, check_positive, check_shape
+from . import clock, integrators
+from ._errors import BraindynError, check_choice, check_shape
+from .params import Parametrized, default_float, param, to_param
 from .surrogate import Sigmoid, Surrogate
 
-__all__ = ["Dynamics", "ODEModel", "SpikingNeuron", "as_inputs", "NEVER"]
-
-#: Value of ``t_last`` (ms) for a neuron that has not fired yet (finite, so NaN checks stay exact).
-NEVER = -1.0e7
+__all__ = ["Dynamics", "ODEModel", "SpikingNeuron", "Conductance", "as_inputs", "default_float", "param"]
 
 
-def default_float():
-    """The default floating dtype of JAX (float32, or float64 with ``jax_enable_x64``)."""
-    return jnp.zeros(()).dtype if jnp.zeros(()).dtype.kind == "f" else jnp.float32
-
-
-class Dynamics(eqx.Module):
+class Dynamics(Parametrized):
     """Abstract base of everything that can be stepped in time.
 
-    Subclasses implement :meth:`init_state` and :meth:`step`.
+    Subclasses implement :meth:`init_state` and :meth:`step`. Numeric parameters are declared
+    with :func:`braindyn.params.param` (array leaves: traced, trainable, checked once);
+    sizes, method names and flags are static fields (structure).
+
+    ``step`` receives ``t`` as a :class:`braindyn.clock.Time` when called by the runner (a
+    drift-free time that behaves like a number in sums, differences and comparisons), and
+    ``key`` is the component's own random key (``None`` for a deterministic run: a
+    component that needs randomness then raises an error).
     """
 
     def init_state(self, *, key=None, dtype=None, **initial) -> dict:
@@ -50,6 +49,61 @@ class Dynamics(eqx.Module):
     def step(self, state, inputs, t, dt, key=None):
         """Advance ``state`` from time ``t`` to ``t + dt`` (ms). Returns ``(state, outputs)``."""
         raise NotImplementedError
+
+
+class Conductance(eqx.Module):
+    r"""A synaptic input that depends on the membrane potential: :math:`I(V) = g E - g V`.
+
+    Conductance outputs (:class:`braindyn.synapses.ConductanceOutput`) hand their pair
+    :math:`(g, E)` to the neuron as a ``Conductance`` rather than a current frozen at the start
+    of the step: the neuron evaluates :math:`I(V)` *inside* its vector field with the current
+    :math:`V`, so exponential Euler sees :math:`-g` in its linearisation and is exact for
+    conductances held over the step (and every other solver sees the true equation).
+    Conductances add (``g`` and ``gE`` sum), and adding a current :math:`I_0` gives
+    :math:`I(V) = (gE + I_0) - g V`.
+
+    Fields
+    ------
+    g : array
+        Total conductance (unit of the model's input per mV, e.g. mS/cm^2 for HH).
+    gE : array
+        :math:`\sum_k g_k E_k` (same unit times mV).
+
+    Example
+    -------
+    >>> import jax.numpy as jnp
+    >>> c = Conductance.of(jnp.array([2.0]), 0.0) + Conductance.of(jnp.array([1.0]), -80.0)
+    >>> c.current(jnp.array([-60.0])).tolist()       # 2 (0 + 60) + 1 (-80 + 60)
+    [100.0]
+    """
+
+    g: Any
+    gE: Any
+
+    @staticmethod
+    def of(g, E):
+        return Conductance(g, g * E)
+
+    def current(self, V):
+        return self.gE - self.g * V
+
+    def __add__(self, other):
+        if isinstance(other, Conductance):
+            return Conductance(self.g + other.g, self.gE + other.gE)
+        return Conductance(self.g, self.gE + other)
+
+    __radd__ = __add__
+
+    @property
+    def shape(self):
+        return jnp.shape(self.g)
+
+
+def _resolve(args, V):
+    """Inputs with every :class:`Conductance` turned into its current at potential ``V``."""
+    if not any(isinstance(v, Conductance) for v in args.values()):
+        return args
+    return {k: (v.current(V) if isinstance(v, Conductance) else v) for k, v in args.items()}
 
 
 def as_inputs(inputs, n: int, owner: str = "") -> dict:
@@ -65,8 +119,14 @@ def as_inputs(inputs, n: int, owner: str = "") -> dict:
     out = dict(inputs)
     out.setdefault("I", 0.0)
     for k, v in out.items():
-        check_shape(f"input {k!r}", v, ((), (1,), (n,)), owner)
+        check_shape(f"input {k!r}", v.g if isinstance(v, Conductance) else v, ((), (1,), (n,)), owner)
     return out
+
+
+def _noise_param(noise):
+    if isinstance(noise, dict):
+        return {k: to_param(v) for k, v in noise.items()}
+    return noise
 
 
 class ODEModel(Dynamics):
@@ -91,9 +151,15 @@ class ODEModel(Dynamics):
     """
 
     variables: ClassVar[tuple[str, ...]] = ()
+    #: The variable a :class:`Conductance` input acts on (the membrane potential).
+    membrane_var: ClassVar[str] = "V"
+    #: True when element ``i`` of the vector field depends on elements other than ``i`` of the
+    #: state (a rate network written inside ``vector_field``). Exponential integrators then take
+    #: the exact Jacobian diagonal (cost O(n^2) per step) instead of one Jacobian-vector product.
+    coupled: ClassVar[bool] = False
     n: int = eqx.field(static=True, default=1)
     method: Any = eqx.field(static=True, default="exp_euler")
-    noise: Optional[dict] = None
+    noise: Optional[dict] = eqx.field(default=None, converter=_noise_param)
 
     def __check_init__(self):
         if not isinstance(self.n, int) or isinstance(self.n, bool) or self.n < 1:
@@ -112,9 +178,12 @@ class ODEModel(Dynamics):
                     f"parameter 'noise' of {type(self).__name__} must be a dict {{variable: sigma}}, got "
                     f"{self.noise!r}. Fix: e.g. noise={{'V': 1.0}}."
                 )
+            from .params import ParamSpec, check_value
+
             for k, v in self.noise.items():
                 check_choice("noisy variable", k, self.variables, type(self).__name__)
-                check_nonnegative(f"noise[{k!r}]", v, type(self).__name__)
+                check_value(f"noise[{k!r}]", v, ParamSpec("nonnegative", "(unit of x)/sqrt(ms)"),
+                            type(self).__name__, self.n)
 
     # ---- to be defined by subclasses -------------------------------------------------
     def initial(self) -> dict:
@@ -145,32 +214,41 @@ class ODEModel(Dynamics):
 
     def solver(self):
         """The ODE solver of the drift (SDE solvers are handled in :meth:`integrate_continuous`)."""
-        return integrators.get(self.method)
+        solver = integrators.get(self.method)
+        if self.coupled and hasattr(solver, "exact_diagonal"):
+            solver = solver.exact_diagonal()
+        return solver
+
+    def field(self, t, y, args):
+        """The vector field with the inputs resolved at ``y`` (a :class:`Conductance` becomes its
+        current at the membrane potential of ``y``): what the solvers integrate."""
+        V = y.get(self.membrane_var)
+        return self.vector_field(t, y, args if V is None else _resolve(args, V))
 
     def integrate_continuous(self, y, args, t, dt, key):
         """One step of the continuous part (drift by ``method``, plus noise if any)."""
-        f = self.vector_field
+        f = self.field
         if self.noise is None:
             return self.solver()(f, t, y, dt, args)
         sig = {k: self.noise.get(k, 0.0) for k in y}
+        if key is None:
+            raise BraindynError(
+                f"{type(self).__name__} has noise={{{', '.join(map(repr, self.noise))}: ...}} but its step got "
+                f"key=None. Fix: pass a jax.random key (braindyn.run does this for you; bd.simulate needs key=...)."
+            )
         if _is_sde_solver(self.method):
             sde = integrators.get_sde(self.method) if isinstance(self.method, str) else self.method
             g = lambda tt, yy, aa: {k: jnp.broadcast_to(jnp.asarray(sig[k], yy[k].dtype), yy[k].shape) for k in yy}
             return sde.step(f, g, t, y, dt, args, key)
         y_new = self.solver()(f, t, y, dt, args)
-        if key is None:
-            raise BraindynError(
-                f"{type(self).__name__} has noise={self.noise!r} but step() got key=None. "
-                f"Fix: pass a jax.random key (braindyn.run does this for you)."
-            )
-        keys = jax.random.split(key, len(y))
         out = {}
-        for kk, (name, x) in zip(keys, y_new.items()):
+        for name, x in y_new.items():
             s = sig[name]
-            if isinstance(s, (int, float)) and s == 0:
+            if name not in self.noise:
                 out[name] = x
             else:
-                out[name] = x + s * math.sqrt(dt) * jax.random.normal(kk, x.shape, x.dtype)
+                xi = clock.normal(clock.named_key(key, name), self.n, x.dtype)
+                out[name] = x + jnp.asarray(s, x.dtype) * jnp.sqrt(jnp.asarray(dt, x.dtype)) * xi
         return out
 
     def step(self, state, inputs, t, dt, key=None):
@@ -199,19 +277,22 @@ class SpikingNeuron(ODEModel):
        keep their value (the equations are replaced by :math:`\\dot V = 0`);
     3. spike detection: ``spike = spike_fn(distance)`` with ``distance`` from
        :meth:`spike_distance` (for threshold models :math:`V - V_{th}`, strict ``>``);
-    4. reset (:meth:`reset`) of the spiking neurons, and ``t_last = t + dt`` for them.
+    4. reset (:meth:`reset`) of the spiking neurons, and the refractory counter of the spiking
+       neurons set to :math:`n_{ref}` steps.
 
-    Refractory rule (``refractory_rule``): a step starting at :math:`t` is refractory when
-    :math:`k = (t + \\Delta t - t_{last})/\\Delta t` (an integer number of steps since the spike)
-    satisfies :math:`k\\,\\Delta t \\le t_{ref}` (``"book"``, the book's ``(t - t_last) <= t_ref``
-    test with step-start labels: reset step + ``t_ref/dt`` clamped steps) or
-    :math:`k\\,\\Delta t < t_{ref}` (``"exact"``: the membrane is frozen for exactly
-    :math:`t_{ref}` including the reset step, which converges to the continuous model).
+    Refractoriness counts steps (the integer state ``ref``: steps left), so it is exact at any
+    time of any run. A neuron that spiked in step :math:`s` is refractory in steps
+    :math:`s+1, \\dots, s+n_{ref}` with (``refractory_rule``)
+    :math:`n_{ref} = \\lfloor t_{ref}/\\Delta t \\rfloor` (``"book"``: the book's
+    ``(t - t_last) <= t_ref`` test with step-start labels) or
+    :math:`n_{ref} = \\lceil t_{ref}/\\Delta t \\rceil - 1` (``"exact"``: the membrane is frozen
+    for exactly :math:`t_{ref}` including the reset step, which converges to the continuous model).
 
     Common fields (besides :class:`ODEModel`'s)
     --------------------------------------------
     t_ref : float
-        Absolute refractory period (ms, >= 0).
+        Absolute refractory period (ms, >= 0). A parameter (no recompilation for a new value),
+        but an integer number of steps: it has no gradient.
     refractory_rule : {"book", "exact"}
     spike_fn : Surrogate
         Heaviside forward, surrogate gradient backward (default ``Sigmoid(1.0)``, width in mV).
@@ -222,14 +303,12 @@ class SpikingNeuron(ODEModel):
 
     spike_var: ClassVar[str] = "V"
     refractory_vars: ClassVar[tuple[str, ...]] = ("V",)
-    t_ref: Any = 0.0
+    t_ref: Any = param(0.0, bound="nonnegative", unit="ms", doc="absolute refractory period")
     refractory_rule: str = eqx.field(static=True, default="book")
     spike_fn: Surrogate = Sigmoid(1.0)
     detach_reset: bool = eqx.field(static=True, default=True)
 
     def __check_init__(self):
-        ODEModel.__check_init__(self)
-        check_nonnegative("t_ref", self.t_ref, type(self).__name__, "ms")
         check_choice("refractory_rule", self.refractory_rule, ("book", "exact"), type(self).__name__)
 
     # ---- to be refined by subclasses ---------------------------------------------------
@@ -246,40 +325,36 @@ class SpikingNeuron(ODEModel):
         state = ODEModel.init_state(self, key=key, dtype=dtype, **initial)
         dt_ = state[self.variables[0]].dtype
         state["spike"] = jnp.zeros((self.n,), dt_)
-        state["t_last"] = jnp.full((self.n,), NEVER, dt_)
+        state["ref"] = jnp.zeros((self.n,), jnp.int32)
         return state
 
-    def _has_refractory(self):
-        return not (isinstance(self.t_ref, (int, float)) and self.t_ref == 0)
+    def refractory_steps(self, dt):
+        """:math:`n_{ref}`: steps a neuron stays refractory after the step of its spike."""
+        x = jax.lax.stop_gradient(jnp.asarray(self.t_ref) / dt)
+        if self.refractory_rule == "book":
+            return jnp.floor(x + 1e-6).astype(jnp.int32)
+        return jnp.maximum(jnp.ceil(x - 1e-6).astype(jnp.int32) - 1, 0)
 
     def refractory(self, state, t, dt):
         """Boolean mask of neurons in their refractory period during the step starting at ``t``."""
-        k = jnp.round((t + dt - state["t_last"]) / dt)
-        lim = jnp.asarray(self.t_ref) / dt
-        if self.refractory_rule == "book":
-            return k <= lim + 1e-6
-        return k < lim - 1e-6
+        return state["ref"] > 0
 
     def step(self, state, inputs, t, dt, key=None):
         args = as_inputs(inputs, self.n, type(self).__name__)
         y = {k: state[k] for k in self.variables}
         y_new = self.integrate_continuous(y, args, t, dt, key)
-        ref = None
-        if self._has_refractory():
-            ref = self.refractory(state, t, dt)
-            y_new = {k: (jnp.where(ref, y[k], v) if k in self.refractory_vars else v) for k, v in y_new.items()}
+        ref = self.refractory(state, t, dt)
+        y_new = {k: (jnp.where(ref, y[k], v) if k in self.refractory_vars else v) for k, v in y_new.items()}
         dtype = state[self.spike_var].dtype
         spike = self.spike_fn(jnp.asarray(self.spike_distance(y, y_new), dtype))
-        if ref is not None:
-            spike = jnp.where(ref, jnp.zeros_like(spike), spike)
+        spike = jnp.where(ref, jnp.zeros_like(spike), spike)
         # The reset sees the spike without its surrogate gradient by default (Zenke & Vogels 2021):
         # through the reset the gradient would be multiplied at every spike and explode.
         y_new = self.reset(y_new, jax.lax.stop_gradient(spike) if self.detach_reset else spike)
         new = dict(state)
         new.update({k: v.astype(state[k].dtype) for k, v in y_new.items()})
         new["spike"] = spike
-        t_end = jnp.asarray(t + dt, dtype)
-        new["t_last"] = jnp.where(spike > 0, t_end, state["t_last"])
+        new["ref"] = jnp.where(spike > 0, self.refractory_steps(dt), jnp.maximum(state["ref"] - 1, 0))
         return new, {"spike": spike}
 
     @staticmethod

@@ -11,6 +11,13 @@ or a dict of these (one entry per input name or per population).
 
 A step starting at ``t`` belongs to the section ``[t_k, t_{k+1})`` that contains ``t + dt/2``,
 so switching times that are multiples of ``dt`` are exact whatever the rounding of ``t``.
+
+Time: the runner hands inputs a :class:`braindyn.clock.Time` (drift-free: sections, ramps and
+the phases of periodic inputs resolve ``dt`` at any ``t``, also in float32); a plain function
+``f(t)`` receives the rounded float ``t``. Randomness: each input draws from its own key,
+derived from its name (its path in the ``inputs`` dict), per block of neurons
+(:func:`braindyn.clock.uniform`), so adding an input changes nobody else's noise. Numeric
+fields are parameters (array leaves): a new rate or amplitude does not recompile a run.
 """
 from __future__ import annotations
 
@@ -22,16 +29,23 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from . import clock
 from ._errors import BraindynError, check_nonnegative, check_positive
+from .clock import as_time
+from .params import Parametrized, param
 
 __all__ = [
     "Input", "Constant", "Section", "section", "Ramp", "ramp", "Sinusoid", "sinusoidal", "Square", "square",
     "PoissonSpikes", "poisson", "WienerNoise", "wiener", "OUProcess", "ou", "ArrayInput", "from_array",
-    "Sum", "init_states", "evaluate",
+    "Sum", "init_states", "evaluate", "prepare", "check",
 ]
 
 
-class Input(eqx.Module):
+def _p(default=None, bound="finite", unit=""):
+    return param(default, bound=bound, unit=unit, per_neuron=False)
+
+
+class Input(Parametrized):
     """Base of all inputs. Subclasses implement :meth:`at` (deterministic) or :meth:`__call__`."""
 
     def init_state(self, key=None):
@@ -56,7 +70,8 @@ class Input(eqx.Module):
         s0 = self.init_state(k0)
 
         def body(s, i):
-            v, s = self(i * dt, dt, jax.random.fold_in(k1, i), s)
+            a, b = i // (1 << clock.STEP_BITS), i % (1 << clock.STEP_BITS)
+            v, s = self(clock.step_time(None, dt, 0.0, a=a, b=b), dt, jax.random.fold_in(k1, i), s)
             return s, jnp.asarray(v)
 
         _, vals = jax.lax.scan(body, s0, jnp.arange(n))
@@ -76,7 +91,7 @@ class Constant(Input):
     3.0
     """
 
-    value: Any
+    value: Any = _p()
 
     def at(self, t, dt):
         return jnp.asarray(self.value)
@@ -112,7 +127,8 @@ class Section(Input):
         self.bounds = jnp.asarray(np.cumsum(np.asarray(durations, dtype=np.float64)))
 
     def at(self, t, dt):
-        k = jnp.searchsorted(self.bounds, t + 0.5 * dt, side="right")
+        tm = as_time(t) + 0.5 * dt
+        k = jnp.sum(tm >= self.bounds)
         return self.values[k]
 
 
@@ -130,13 +146,13 @@ class Ramp(Input):
     5.0
     """
 
-    c_start: Any
-    c_end: Any
-    t_start: Any
-    t_end: Any
+    c_start: Any = _p()
+    c_end: Any = _p()
+    t_start: Any = _p(unit="ms")
+    t_end: Any = _p(unit="ms")
 
     def at(self, t, dt):
-        tm = t + 0.5 * dt
+        tm = as_time(t) + 0.5 * dt
         frac = (tm - self.t_start) / (self.t_end - self.t_start)
         inside = (tm >= self.t_start) & (tm < self.t_end)
         return jnp.where(inside, self.c_start + frac * (self.c_end - self.c_start), 0.0)
@@ -156,15 +172,15 @@ class Sinusoid(Input):
     2.0
     """
 
-    amplitude: Any
-    frequency: Any
-    bias: Any = 0.0
-    t_start: Any = 0.0
-    t_end: Any = math.inf
+    amplitude: Any = _p()
+    frequency: Any = _p(bound="nonnegative", unit="Hz")
+    bias: Any = _p(0.0)
+    t_start: Any = _p(0.0, unit="ms")
+    t_end: Any = _p(math.inf, bound="extended", unit="ms")
 
     def at(self, t, dt):
-        tm = t + 0.5 * dt
-        v = self.bias + self.amplitude * jnp.sin(2 * jnp.pi * self.frequency * (tm - self.t_start) / 1000.0)
+        tm = as_time(t) + 0.5 * dt
+        v = self.bias + self.amplitude * jnp.sin(2 * jnp.pi * tm.phase(self.frequency / 1000.0, self.t_start))
         return jnp.where((tm >= self.t_start) & (tm < self.t_end), v, 0.0)
 
 
@@ -183,16 +199,16 @@ class Square(Input):
     [1.0, 0.0]
     """
 
-    amplitude: Any
-    frequency: Any
-    duty: Any = 0.5
-    bias: Any = 0.0
-    t_start: Any = 0.0
-    t_end: Any = math.inf
+    amplitude: Any = _p()
+    frequency: Any = _p(bound="positive", unit="Hz")
+    duty: Any = _p(0.5, bound="probability")
+    bias: Any = _p(0.0)
+    t_start: Any = _p(0.0, unit="ms")
+    t_end: Any = _p(math.inf, bound="extended", unit="ms")
 
     def at(self, t, dt):
-        tm = t + 0.5 * dt
-        phase = jnp.mod((tm - self.t_start) * self.frequency / 1000.0, 1.0)
+        tm = as_time(t) + 0.5 * dt
+        phase = tm.phase(self.frequency / 1000.0, self.t_start)
         v = self.bias + jnp.where(phase < self.duty, self.amplitude, 0.0)
         return jnp.where((tm >= self.t_start) & (tm < self.t_end), v, 0.0)
 
@@ -216,13 +232,14 @@ class PoissonSpikes(Input):
     True
     """
 
-    rate: Any
+    rate: Any = _p(bound="nonnegative", unit="Hz")
     n: int = eqx.field(static=True, default=1)
-    weight: Any = 1.0
+    weight: Any = _p(1.0)
 
     def __call__(self, t, dt, key=None, state=None):
+        _need_key(key, self)
         p = jnp.asarray(self.rate) * dt / 1000.0
-        return self.weight * (jax.random.uniform(key, (self.n,)) < p), state
+        return self.weight * (clock.uniform(key, self.n, p.dtype) < p), state
 
 
 def poisson(rate, n=1, weight=1.0):
@@ -242,11 +259,12 @@ class WienerNoise(Input):
     True
     """
 
-    sigma: Any
+    sigma: Any = _p(bound="nonnegative")
     n: int = eqx.field(static=True, default=1)
 
     def __call__(self, t, dt, key=None, state=None):
-        return self.sigma * jax.random.normal(key, (self.n,)) / math.sqrt(dt), state
+        _need_key(key, self)
+        return self.sigma * clock.normal(key, self.n, jnp.result_type(self.sigma)) / math.sqrt(dt), state
 
 
 def wiener(sigma, n=1):
@@ -271,18 +289,20 @@ class OUProcess(Input):
     True
     """
 
-    mean: Any
-    sigma: Any
-    tau: Any
+    mean: Any = _p()
+    sigma: Any = _p(bound="nonnegative")
+    tau: Any = _p(bound="positive", unit="ms")
     n: int = eqx.field(static=True, default=1)
 
     def init_state(self, key=None):
-        key = jax.random.PRNGKey(0) if key is None else key
-        return self.mean + self.sigma * jax.random.normal(key, (self.n,))
+        _need_key(key, self)
+        return self.mean + self.sigma * clock.normal(key, self.n, jnp.result_type(self.sigma))
 
     def __call__(self, t, dt, key=None, state=None):
+        _need_key(key, self)
         a = jnp.exp(-dt / jnp.asarray(self.tau))
-        x = self.mean + (state - self.mean) * a + self.sigma * jnp.sqrt(1 - a * a) * jax.random.normal(key, (self.n,))
+        xi = clock.normal(key, self.n, jnp.result_type(self.sigma))
+        x = self.mean + (state - self.mean) * a + self.sigma * jnp.sqrt(1 - a * a) * xi
         return x, x
 
 
@@ -296,12 +316,12 @@ class ArrayInput(Input):
     """Values given per step: row ``k`` of ``values`` is the input of the step starting at
     ``t0 + k dt``; after the last row the input is zero."""
 
-    values: Any
+    values: Any = _p()
     dt: float = eqx.field(static=True, default=0.1)
     t0: float = eqx.field(static=True, default=0.0)
 
     def at(self, t, dt):
-        k = jnp.floor((t - self.t0) / self.dt + 0.5).astype(jnp.int32)
+        k = jnp.floor((as_time(t) - self.t0) / self.dt + 0.5).astype(jnp.int32)
         n = self.values.shape[0]
         ok = (k >= 0) & (k < n)
         return jnp.where(ok, self.values[jnp.clip(k, 0, n - 1)], 0.0)
@@ -319,11 +339,10 @@ class Sum(Input):
     parts: tuple
 
     def init_state(self, key=None):
-        key = jax.random.PRNGKey(0) if key is None else key
-        return tuple(p.init_state(k) for p, k in zip(self.parts, jax.random.split(key, len(self.parts))))
+        return tuple(p.init_state(clock.named_key(key, str(i))) for i, p in enumerate(self.parts))
 
     def __call__(self, t, dt, key=None, state=None):
-        keys = jax.random.split(key, len(self.parts)) if key is not None else [None] * len(self.parts)
+        keys = [clock.named_key(key, str(i)) for i in range(len(self.parts))]
         total, new = 0.0, []
         for p, k, s in zip(self.parts, keys, state):
             v, s = p(t, dt, k, s)
@@ -332,31 +351,76 @@ class Sum(Input):
         return total, tuple(new)
 
 
+def _need_key(key, inp):
+    if key is None:
+        raise BraindynError(f"{type(inp).__name__} is random but got key=None. Fix: pass key=... to "
+                            f"braindyn.simulate (braindyn.run always has a key, default key=0).")
+
+
 # ---- evaluation of an ``inputs`` argument (used by the runner) ---------------------------------
 def _is_leaf(x):
     return isinstance(x, Input) or callable(x) and not isinstance(x, (jax.Array, np.ndarray))
 
 
+def _named_leaves(inputs):
+    flat, treedef = jax.tree_util.tree_flatten_with_path(inputs, is_leaf=_is_leaf)
+    names = [jax.tree_util.keystr(path) or "input" for path, _ in flat]
+    return names, [leaf for _, leaf in flat], treedef
+
+
+def prepare(inputs):
+    """``inputs`` with every number and NumPy array turned into a JAX array (traced, not static:
+    a new value does not recompile a run); functions and :class:`Input` objects pass."""
+    from .params import default_float
+
+    def conv(x):
+        if isinstance(x, Input) or callable(x) and not isinstance(x, (jax.Array, np.ndarray)):
+            return x
+        if isinstance(x, (bool, np.bool_)):
+            return jnp.asarray(x)
+        if isinstance(x, (int, float, np.ndarray, np.number, list)):
+            a = np.asarray(x)
+            if a.dtype.kind in "iuf":
+                return jnp.asarray(a, default_float())
+        return x
+
+    return jax.tree.map(conv, inputs, is_leaf=_is_leaf)
+
+
+def check(inputs, dt):
+    """Checks that need ``dt``: a Poisson rate with ``rate * dt > 1`` cannot be represented."""
+    for name, leaf in zip(*_named_leaves(inputs)[:2]):
+        parts = leaf.parts if isinstance(leaf, Sum) else (leaf,)
+        for p in parts:
+            if isinstance(p, PoissonSpikes) and not isinstance(p.rate, jax.core.Tracer):
+                mx = float(np.max(np.asarray(p.rate))) * dt / 1000.0
+                if mx > 1.0:
+                    raise BraindynError(
+                        f"input {name}: Poisson rate {float(np.max(np.asarray(p.rate)))} Hz gives a spike probability "
+                        f"rate*dt = {mx:g} > 1 per step of dt={dt} ms (the train would saturate). Fix: reduce dt "
+                        f"below {1000.0 / float(np.max(np.asarray(p.rate))):g} ms or split the rate over more trains.")
+
+
 def init_states(inputs, key):
-    """Initial states of all :class:`Input` objects in an ``inputs`` PyTree."""
-    leaves, treedef = jax.tree.flatten(inputs, is_leaf=_is_leaf)
-    keys = jax.random.split(key, max(len(leaves), 1))
-    return [l.init_state(k) if isinstance(l, Input) else None for l, k in zip(leaves, keys)]
+    """Initial states of all :class:`Input` objects in an ``inputs`` PyTree (keys by name)."""
+    names, leaves, _ = _named_leaves(inputs)
+    k0 = clock.named_key(key, "init")
+    return [l.init_state(clock.named_key(k0, nm)) if isinstance(l, Input) else None for nm, l in zip(names, leaves)]
 
 
 def evaluate(inputs, states, t, dt, key):
     """Evaluate every input of an ``inputs`` PyTree at the step starting at ``t``.
 
-    Returns ``(values, new_states)``; plain callables are called as ``f(t)``.
+    Returns ``(values, new_states)``. Each input gets the key ``named_key(key, its path)``;
+    plain callables are called as ``f(t)`` with ``t`` as one float.
     """
-    leaves, treedef = jax.tree.flatten(inputs, is_leaf=_is_leaf)
-    keys = jax.random.split(key, max(len(leaves), 1))
+    names, leaves, treedef = _named_leaves(inputs)
     vals, new = [], []
-    for leaf, s, k in zip(leaves, states, keys):
+    for nm, leaf, s in zip(names, leaves, states):
         if isinstance(leaf, Input):
-            v, s = leaf(t, dt, k, s)
+            v, s = leaf(t, dt, clock.named_key(key, nm), s)
         elif callable(leaf):
-            v = leaf(t)
+            v = leaf(t.value if isinstance(t, clock.Time) else t)
         else:
             v = leaf
         vals.append(v)

@@ -23,8 +23,7 @@ def test_continuing_a_run_equals_one_long_run():
     m = LIF(n=3, noise={"V": 1.0})
     whole = bd.run(m, 60.0, inputs=21.0, record="V", key=1)
     first = bd.run(m, 30.0, inputs=21.0, record="V", key=1)
-    second = bd.run(m, 30.0, inputs=21.0, record="V", key=1, state0=first.final_state, t0=first.t_end,
-                    step0=first.n_steps, input_states=first.input_states)
+    second = bd.run(m, 30.0, inputs=21.0, record="V", resume=first.run_state)
     np.testing.assert_array_equal(whole["V"], np.concatenate([first["V"], second["V"]]))
     np.testing.assert_allclose(whole.ts, np.concatenate([first.ts, second.ts]))
 
