@@ -11,11 +11,13 @@ the gallery) are imported on first use.
 """
 import importlib as _importlib
 
-from . import core, inputs, integrators, neurons, surrogate
+from . import clock, core, inputs, integrators, neurons, params, surrogate
 from ._errors import BraindynError, SimulationDiverged
-from .core import Dynamics, ODEModel, SpikingNeuron
+from .core import Conductance, Dynamics, ODEModel, SpikingNeuron
 from .network import Network, Projection
+from .params import param, trainable
 from .run import RunResult, SpikeTrain, run, simulate
+from .runstate import RunState
 
 __version__ = "0.1.0"
 
@@ -23,10 +25,10 @@ _LAZY = ("analysis", "connect", "gallery", "models", "ops", "plasticity", "plot"
          "train")
 
 __all__ = [
-    "core", "inputs", "integrators", "neurons", "surrogate", *_LAZY,
+    "clock", "core", "inputs", "integrators", "neurons", "params", "surrogate", *_LAZY,
     "BraindynError", "SimulationDiverged",
-    "Dynamics", "ODEModel", "SpikingNeuron", "Network", "Projection",
-    "RunResult", "SpikeTrain", "run", "simulate",
+    "Conductance", "Dynamics", "ODEModel", "SpikingNeuron", "Network", "Projection",
+    "RunResult", "RunState", "SpikeTrain", "run", "simulate", "param", "trainable",
 ]
 
 
