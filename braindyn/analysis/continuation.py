@@ -53,7 +53,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from .._errors import BraindynError
-from .fixed_points import classify
+from .fixed_points import _json_float, classify
 from .vector_field import VectorField, as_vector_field, x64
 
 __all__ = ["SpecialPoint", "Branch", "Curve", "continue_equilibria",
@@ -206,15 +206,20 @@ class SpecialPoint:
     variables: tuple = ()
     extra: dict = field(default_factory=dict)
 
-    def to_dict(self, digits: int = 6) -> dict:
-        d = {"kind": self.kind, self.param: round(float(self.value), digits),
-             "coords": {v: round(float(c), digits) for v, c in zip(self.variables, self.coords)}}
+    def to_dict(self, digits: int | None = 6) -> dict:
+        """JSON-ready summary rounded to ``digits`` decimals (``l1``: significant digits);
+        ``None`` keeps full precision."""
+        d = {"kind": self.kind, self.param: _json_float(self.value, digits),
+             "coords": {v: _json_float(c, digits) for v, c in zip(self.variables, self.coords)}}
         if self.omega:
-            d["omega"] = round(float(self.omega), digits)
-            d["period_at_onset"] = round(float(2 * np.pi / self.omega), digits)
+            d["omega"] = _json_float(self.omega, digits)
+            d["period_at_onset"] = _json_float(2 * np.pi / self.omega, digits)
         for k, v in self.extra.items():
             if isinstance(v, (int, float, np.floating)) and np.isfinite(v):
-                d[k] = round(float(v), digits) if k != "l1" else float(f"{float(v):.{digits}g}")
+                if k == "l1" and digits is not None:
+                    d[k] = float(f"{float(v):.{digits}g}")
+                else:
+                    d[k] = _json_float(v, digits)
         if self.kind == "hopf" and "l1" in self.extra:
             from .normal_forms import criticality
 

@@ -38,6 +38,7 @@ import numpy as np
 from .._errors import BraindynError
 from ._shooting import Shooting
 from .continuation import SpecialPoint, pseudo_arclength
+from .fixed_points import _json_float
 from .vector_field import as_vector_field, compiled, simulate, x64
 
 __all__ = ["LimitCycle", "CycleBranch", "solve_cycle", "find_limit_cycle", "continue_cycles", "cycle_at"]
@@ -71,10 +72,11 @@ class LimitCycle:
     variables: tuple = ()
     params: dict = field(default_factory=dict)
 
-    def to_dict(self, digits: int = 5) -> dict:
-        return {"period": round(float(self.period), digits), "stable": bool(self.stable),
-                "min": {v: round(float(a), digits) for v, a in zip(self.variables, self.x_min)},
-                "max": {v: round(float(a), digits) for v, a in zip(self.variables, self.x_max)}}
+    def to_dict(self, digits: int | None = 5) -> dict:
+        """JSON-ready summary rounded to ``digits`` decimals (``None``: full precision)."""
+        return {"period": _json_float(self.period, digits), "stable": bool(self.stable),
+                "min": {v: _json_float(a, digits) for v, a in zip(self.variables, self.x_min)},
+                "max": {v: _json_float(a, digits) for v, a in zip(self.variables, self.x_max)}}
 
 
 def _stable(mult):

@@ -67,6 +67,12 @@ def classify(eigenvalues, tol: float = 1e-7) -> str:
     return f"{'stable' if neg else 'unstable'} {kind}"
 
 
+def _json_float(x, digits: int | None) -> float:
+    """``x`` as a plain float rounded to ``digits`` decimals; ``None`` keeps full precision (what
+    a reader comparing against a reference at the rounding limit needs)."""
+    return float(x) if digits is None else round(float(x), digits)
+
+
 @dataclass
 class FixedPoint:
     """A fixed point with its linearisation.
@@ -99,13 +105,14 @@ class FixedPoint:
     variables: tuple = ()
     params: dict = field(default_factory=dict)
 
-    def to_dict(self, digits: int = 6) -> dict:
-        """JSON-ready summary: coordinates by name, stability, eigenvalues (re, im)."""
+    def to_dict(self, digits: int | None = 6) -> dict:
+        """JSON-ready summary: coordinates by name, stability, eigenvalues (re, im), rounded to
+        ``digits`` decimals (``None``: full precision)."""
         return {
-            "coords": {v: round(float(c), digits) for v, c in zip(self.variables, self.coords)},
+            "coords": {v: _json_float(c, digits) for v, c in zip(self.variables, self.coords)},
             "stability": self.stability,
             "stable": bool(self.stable),
-            "eigenvalues": [[round(float(e.real), digits), round(float(e.imag), digits)] for e in self.eigenvalues],
+            "eigenvalues": [[_json_float(e.real, digits), _json_float(e.imag, digits)] for e in self.eigenvalues],
         }
 
 

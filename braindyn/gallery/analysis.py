@@ -3,6 +3,10 @@
 Every entry computes with :mod:`braindyn.analysis` (data only) and draws with
 :mod:`braindyn.plot`. Key figures: ``fixed_points`` (coordinates, stability, eigenvalues),
 ``fold_points``, ``hopf_points`` (parameter value and state), ``limit_cycle_period``.
+
+Figures keep full float precision (a JSON float round-trips exactly): the located points are
+accurate to far better than 1e-6 and are checked against references at that level, which
+rounding to 6 decimals would use up (two values rounded apart differ by a whole 1e-6).
 """
 from __future__ import annotations
 
@@ -22,12 +26,19 @@ def _report(figures, data):
     return Report({**{k: (list(v) if isinstance(v, list) else v) for k, v in _KEYS.items()}, **figures}, data)
 
 
+_FULL = None  # ``to_dict(digits=None)``: no rounding (see the module docstring)
+
+
 def _fps(fps):
-    return [fp.to_dict() for fp in fps]
+    return [fp.to_dict(_FULL) for fp in fps]
 
 
 def _pts(points, kind):
-    return [p.to_dict() for p in points if p.kind == kind]
+    return [p.to_dict(_FULL) for p in points if p.kind == kind]
+
+
+def _cycle_folds(cycles):
+    return [q.to_dict(_FULL) for c in cycles for q in c.points if q.kind == "fold_cycle"]
 
 
 def _fig(nrows=1, ncols=1, size=(6.5, 4.5)):
@@ -124,8 +135,8 @@ def _fhn_phase(p):
                         limit_cycle=True)
     lc = pp.limit_cycle
     figures = {"I": p["I"], "fixed_points": _fps(pp.fixed_points),
-               "limit_cycle_period": round(lc.period, 5) if lc else None,
-               "limit_cycle": lc.to_dict() if lc else None}
+               "limit_cycle_period": float(lc.period) if lc else None,
+               "limit_cycle": lc.to_dict(_FULL) if lc else None}
     return _report(figures, {"pp": pp})
 
 
@@ -141,10 +152,10 @@ def _fhn_bif(p):
             period = an.cycle_at(vf, cb, p["I_cycle"], n_mesh=800).period
     fpc = an.find_fixed_points(vf, {"I": p["I_cycle"]}, bounds=[(-3, 3), (-3, 3)])
     figures = {"hopf_points": _pts(br.points, "hopf"), "fold_points": _pts(br.points, "fold"),
-               "fold_cycle_points": [q.to_dict() for c in cyc for q in c.points if q.kind == "fold_cycle"],
+               "fold_cycle_points": _cycle_folds(cyc),
                "cycle_branch_end": cyc[0].reason if cyc else None,
                "I_cycle": p["I_cycle"], "fixed_points": _fps(fpc),
-               "limit_cycle_period": round(period, 5) if period else None}
+               "limit_cycle_period": float(period) if period else None}
     return _report(figures, {"branch": br, "cycles": cyc})
 
 
@@ -189,7 +200,7 @@ def _hh(p):
                                   n_mesh=1000, n_seg=10)]
     figures = {"hopf_points": _pts(br.points, "hopf"), "fold_points": _pts(br.points, "fold"),
                "I_min": p["I_min"], "fixed_points": _fps(fps),
-               "fold_cycle_points": [q.to_dict() for c in cyc for q in c.points if q.kind == "fold_cycle"]}
+               "fold_cycle_points": _cycle_folds(cyc)}
     return _report(figures, {"branch": br, "cycles": cyc})
 
 
@@ -208,9 +219,8 @@ def _hr(p):
             period = an.cycle_at(fs.fast_field, cb, p["z_cycle"], n_mesh=600).period
             break
     figures = {"I": p["I"], "fold_points": _pts(pts, "fold"), "hopf_points": _pts(pts, "hopf"),
-               "z_cycle": p["z_cycle"], "limit_cycle_period": round(period, 5) if period else None,
-               "z_range_of_trajectory": [round(float(fs.trajectory.xs[:, 2].min()), 4),
-                                         round(float(fs.trajectory.xs[:, 2].max()), 4)]}
+               "z_cycle": p["z_cycle"], "limit_cycle_period": float(period) if period else None,
+               "z_range_of_trajectory": [float(fs.trajectory.xs[:, 2].min()), float(fs.trajectory.xs[:, 2].max())]}
     return _report(figures, {"fs": fs})
 
 
@@ -241,7 +251,7 @@ def _ww(p):
     br_sym = an.continue_equilibria(vf, "mu0", sym[0].coords, c0, p_range=(0.0, p["mu0_max"])) if sym else None
     figures = {"mu0": p["mu0"], "coherence": p["coherence"], "fixed_points": _fps(pp.fixed_points),
                "fold_points": _pts(br.points, "fold"),
-               "bistable_coherence_range": sorted(round(q.value, 5) for q in br.folds),
+               "bistable_coherence_range": sorted(float(q.value) for q in br.folds),
                "mu0_fold_points": _pts(br_mu.points, "fold"),
                "mu0_branch_points": _pts(br_sym.points, "branch_point") if br_sym else []}
     return _report(figures, {"pp": pp, "branch": br, "mu0_branches": [b for b in (br_mu, br_sym) if b is not None]})
