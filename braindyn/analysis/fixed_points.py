@@ -19,10 +19,14 @@ label                  eigenvalues
 Example
 -------
 >>> import jax.numpy as jnp
+>>> import numpy as np
 >>> from braindyn.analysis import vector_field, find_fixed_points
 >>> vf = vector_field(lambda x, p: jnp.array([x[0] - x[0] ** 3, -x[1]]), ["x", "y"])
->>> [(round(float(fp.coords[0]), 6), fp.stability) for fp in find_fixed_points(vf, bounds=[(-2, 2), (-1, 1)])]
-[(-1.0, 'stable node'), (0.0, 'saddle'), (1.0, 'stable node')]
+>>> fps = find_fixed_points(vf, bounds=[(-2, 2), (-1, 1)])
+>>> [fp.stability for fp in fps]
+['stable node', 'saddle', 'stable node']
+>>> bool(np.allclose([fp.coords for fp in fps], [[-1, 0], [0, 0], [1, 0]], atol=1e-9))  # x = -1, 0, 1 (never "-0.0")
+True
 """
 from __future__ import annotations
 
@@ -273,7 +277,7 @@ def find_fixed_points(vf, p: dict | None = None, *, bounds=None, guesses=None, n
     >>> import jax.numpy as jnp
     >>> from braindyn.analysis import vector_field
     >>> vf = vector_field(lambda x, p: jnp.array([x[0] ** 2 - p["I"]]), ["V"], {"I": 4.0})
-    >>> [(float(fp.coords[0]), fp.stability) for fp in find_fixed_points(vf, bounds=[(-5, 5)])]
+    >>> [(round(float(fp.coords[0]), 6), fp.stability) for fp in find_fixed_points(vf, bounds=[(-5, 5)])]
     [(-2.0, 'stable node'), (2.0, 'unstable node')]
     """
     vf = as_vector_field(vf, **model_kw)
