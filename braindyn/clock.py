@@ -136,6 +136,16 @@ class Time(eqx.Module):
         v = jnp.asarray(value, dtype)
         return Time(v, jnp.zeros_like(v))
 
+    @staticmethod
+    def of_array(values, dtype=None) -> "Time":
+        """A :class:`Time` holding an array of host values (each split in float64)."""
+        from .params import default_float
+
+        dtype = dtype or default_float()
+        v = np.asarray(values, np.float64)
+        hi = v.astype(dtype)
+        return Time(jnp.asarray(hi), jnp.asarray((v - hi.astype(np.float64)).astype(dtype)))
+
     @property
     def dtype(self):
         return self.hi.dtype
@@ -155,7 +165,14 @@ class Time(eqx.Module):
         return Time(self.hi.astype(dtype), self.lo.astype(dtype))
 
     # -- sums stay Times
+    def _coerce(self, other):
+        # Python numbers are split on the host, so t - 10000000.01 keeps its last digits in float32.
+        if isinstance(other, (float, int, np.floating, np.integer)) and not isinstance(other, bool):
+            return Time.of(other, self.hi.dtype)
+        return other
+
     def __add__(self, other):
+        other = self._coerce(other)
         if isinstance(other, Time):
             s, e = _two_sum(self.hi, other.hi)
             e = e + self.lo + other.lo
@@ -170,11 +187,15 @@ class Time(eqx.Module):
 
     # -- differences are numbers
     def __sub__(self, other):
+        other = self._coerce(other)
         if isinstance(other, Time):
             return (self.hi - other.hi) + (self.lo - other.lo)
         return (self.hi - jnp.asarray(other, self.hi.dtype)) + self.lo
 
     def __rsub__(self, other):
+        other = self._coerce(other)
+        if isinstance(other, Time):
+            return (other.hi - self.hi) + (other.lo - self.lo)
         return (jnp.asarray(other, self.hi.dtype) - self.hi) - self.lo
 
     def __neg__(self):

@@ -124,7 +124,8 @@ class Section(Input):
         vals = [jnp.asarray(v) for v in values]
         shape = jnp.broadcast_shapes(*[v.shape for v in vals])
         self.values = jnp.stack([jnp.broadcast_to(v, shape) for v in vals] + [jnp.zeros(shape)])
-        self.bounds = jnp.asarray(np.cumsum(np.asarray(durations, dtype=np.float64)))
+        # switching times as double-floats: exact at any t in float32 too
+        self.bounds = clock.Time.of_array(np.cumsum(np.asarray(durations, dtype=np.float64)))
 
     def at(self, t, dt):
         tm = as_time(t) + 0.5 * dt

@@ -113,6 +113,8 @@ def param(default=None, *, bound="finite", unit: str = "", per_neuron: bool = Tr
         ``None`` is a valid value (e.g. "start at the reset potential").
     """
     spec = ParamSpec(bound, unit, per_neuron, doc, optional or default is None)
+    if getattr(type(default), "__hash__", None) is None:  # an array default: one copy per instance
+        return eqx.field(default_factory=lambda: default, converter=to_param, metadata={"param": spec})
     return eqx.field(default=default, converter=to_param, metadata={"param": spec})
 
 

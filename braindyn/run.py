@@ -527,6 +527,51 @@ def _stability_hint(model) -> str:
     return f"use a more stable method than {method!r} (e.g. method={others[0]!r})"
 
 
+def _models(model):
+    from .network import Network
+
+    if isinstance(model, Network):
+        for m in model.populations.values():
+            yield from _models(m)
+    else:
+        yield model
+
+
+_PROBED = set()
+
+
+def _probe_coupling(model):
+    """Refuse a user-defined vector field that couples its own elements under an exponential
+    integrator without declaring ``coupled = True`` (the one-JVP diagonal would be wrong)."""
+    from .core import ODEModel
+    from .integrators.exp import ExpEuler, ExpMidpoint, is_coupled
+
+    for m in _models(model):
+        cls = type(m)
+        if (not isinstance(m, ODEModel) or cls.coupled or cls.__module__.startswith("braindyn.")
+                or (cls, m.n) in _PROBED):
+            continue
+        try:
+            solver = m.solver()
+        except Exception:
+            continue
+        if not isinstance(solver, (ExpEuler, ExpMidpoint)):
+            continue
+        try:
+            y = {k: v for k, v in m.init_state(key=jax.random.PRNGKey(0)).items() if k in m.variables}
+            bad = is_coupled(m.field, 0.0, y, {"I": jnp.zeros((m.n,))})
+        except Exception:  # the probe needs inputs it cannot guess: skip it
+            continue
+        _PROBED.add((cls, m.n))
+        if bad:
+            names = [list(y)[i] for i in bad]
+            raise BraindynError(
+                f"{cls.__name__}.vector_field couples the elements of {names} (element i depends on element j), but "
+                f"method={m.method!r} linearises each element on its own diagonal with one Jacobian-vector product, "
+                f"which would be wrong here. Fix: declare `coupled = True` on {cls.__name__} (exact diagonal, O(n^2) "
+                f"per step), use method='rk4', or move the coupling into a projection.")
+
+
 def _is_traced_tree(*trees) -> bool:
     return any(isinstance(leaf, jax.core.Tracer) for tree in trees for leaf in jax.tree.leaves(tree))
 
@@ -626,6 +671,7 @@ def run(model, duration: float, dt: float = 0.1, *, inputs=None, state0=None, re
                             "at the start of the program (before creating arrays), or use dtype=jnp.float32.")
     inputs = _inputs.prepare(inputs)
     _inputs.check(inputs, dt)
+    _probe_coupling(model)
     if resume is not None:
         if state0 is not None:
             raise BraindynError("run: pass either state0 (a fresh run) or resume (a continuation), not both.")

@@ -14,22 +14,26 @@ This is exact when :math:`f_x` is linear in :math:`x` with coefficients that do 
 default of the field for conductance-based models at :math:`\\Delta t = 0.1` ms. It is a
 first-order method overall.
 
-**Diagonal-Jacobian caveat.** The derivative is taken with a Jacobian--vector product whose
-tangent is all ones on the variable's leaf. For a population of uncoupled neurons the
-Jacobian of ``f_x`` with respect to ``x`` is diagonal and this gives exactly the diagonal.
-If elements of the same leaf are coupled *inside* the vector field (for example a rate
-network whose ``f`` contains ``W @ r``), the product gives the row sums of the Jacobian
-block, not its diagonal: the method stays first-order consistent (it reduces to a
-modified Euler step) but loses its exactness and stability benefits. Use ``rk4`` or
-``euler`` for such models, or keep the coupling outside the vector field as an input (as
-braindyn's networks do).
+**The Jacobian diagonal.** For a population of uncoupled neurons (element ``i`` of ``f_x``
+depends only on element ``i`` of each variable) the Jacobian block of ``f_x`` with respect to
+``x`` is diagonal, and one Jacobian--vector product with a tangent of ones gives it exactly
+(``diagonal="jvp"``, the default, O(n)). If elements of one variable are coupled *inside*
+the vector field (a rate network whose ``f`` contains ``W @ r``), that product would be the
+row sums, not the diagonal: such a model declares ``coupled = True`` (a class attribute of
+:class:`~braindyn.core.ODEModel`) and the solver takes the exact diagonal
+(``diagonal="exact"``: one product per element, O(n^2)). :func:`braindyn.run` probes a
+user-defined model once and refuses a coupled field that is not declared. Keeping the
+coupling outside the vector field, as an input from a projection (as braindyn's networks
+do), keeps the O(n) path.
 """
 from __future__ import annotations
 
 from typing import ClassVar
 
+import equinox as eqx
 import jax
 import jax.numpy as jnp
+import numpy as np
 
 from .base import Solver
 
@@ -59,6 +63,48 @@ def _one_hot_tangent(y, path_index):
     return jax.tree.unflatten(treedef, tangents)
 
 
+def _diagonals(f_lin, y, exact):
+    """Each leaf's own Jacobian diagonal: one JVP with ones (uncoupled), or one per element."""
+    leaves, treedef = jax.tree.flatten(y)
+    out = []
+    for i, leaf in enumerate(leaves):
+        if not exact or leaf.size <= 1:
+            out.append(jax.tree.leaves(f_lin(_one_hot_tangent(y, i)))[i])
+            continue
+        flat = leaf.reshape(-1)
+
+        def column(e, i=i, leaf=leaf):
+            tang = [jnp.zeros_like(l) for l in leaves]
+            tang[i] = e.reshape(leaf.shape).astype(leaf.dtype)
+            return jax.tree.leaves(f_lin(jax.tree.unflatten(treedef, tang)))[i].reshape(-1)
+
+        eye = jnp.eye(flat.shape[0], dtype=leaf.dtype)
+        out.append(jnp.diagonal(jax.vmap(column)(eye)).reshape(leaf.shape))
+    return out
+
+
+def is_coupled(f, t, y, args, rtol=1e-4) -> list:
+    """Names (leaf indices) of the variables whose field couples their own elements: a JVP with a
+    random tangent differs from the diagonal times the tangent (a one-off probe, eager)."""
+    leaves, treedef = jax.tree.flatten(y)
+    fy, f_lin = jax.linearize(lambda yy: f(t, yy, args), y)
+    diag = _diagonals(f_lin, y, exact=False)
+    bad = []
+    rng = np.random.default_rng(0)
+    for i, leaf in enumerate(leaves):
+        if leaf.size <= 1:
+            continue
+        u = jnp.asarray(rng.uniform(0.5, 1.5, leaf.shape), leaf.dtype)
+        tang = [jnp.zeros_like(l) for l in leaves]
+        tang[i] = u
+        got = np.asarray(jax.tree.leaves(f_lin(jax.tree.unflatten(treedef, tang)))[i])
+        want = np.asarray(diag[i] * u)
+        scale = np.max(np.abs(want)) + np.max(np.abs(got)) + 1e-30
+        if np.max(np.abs(got - want)) > rtol * scale:
+            bad.append(i)
+    return bad
+
+
 class ExpEuler(Solver):
     """Exponential Euler with per-variable autodiff linearisation (``exp_auto``); order 1.
 
@@ -75,24 +121,23 @@ class ExpEuler(Solver):
 
     order: ClassVar[int] = 1
     name: ClassVar[str] = "exp_euler"
+    diagonal: str = eqx.field(static=True, default="jvp")
+
+    def exact_diagonal(self):
+        """The same solver with the exact Jacobian diagonal (for coupled vector fields)."""
+        return type(self)(diagonal="exact")
 
     def step(self, f, t, y, dt, args, solver_state=None):
-        fy, f_lin = jax.linearize(lambda yy: f(t, yy, args), y)
+        fy, a = _linearise_each(f, t, y, args, self.diagonal == "exact")
         leaves, treedef = jax.tree.flatten(y)
-        f_leaves = jax.tree.leaves(fy)
-        new = []
-        for i, (x, fx) in enumerate(zip(leaves, f_leaves)):
-            a = jax.tree.leaves(f_lin(_one_hot_tangent(y, i)))[i]
-            new.append(x + dt * exprel(a * dt) * fx)
+        new = [x + dt * exprel(ai * dt) * fx for x, ai, fx in zip(leaves, a, jax.tree.leaves(fy))]
         return jax.tree.unflatten(treedef, new), solver_state
 
 
-def _linearise_each(f, t, y, args):
+def _linearise_each(f, t, y, args, exact=False):
     """``(f(t, y), [a_x])``: the field and each variable's own derivative (diagonal linearisation)."""
     fy, f_lin = jax.linearize(lambda yy: f(t, yy, args), y)
-    leaves = jax.tree.leaves(y)
-    a = [jax.tree.leaves(f_lin(_one_hot_tangent(y, i)))[i] for i in range(len(leaves))]
-    return fy, a
+    return fy, _diagonals(f_lin, y, exact)
 
 
 class ExpMidpoint(Solver):
@@ -121,13 +166,19 @@ class ExpMidpoint(Solver):
 
     order: ClassVar[int] = 2
     name: ClassVar[str] = "exp_midpoint"
+    diagonal: str = eqx.field(static=True, default="jvp")
+
+    def exact_diagonal(self):
+        """The same solver with the exact Jacobian diagonal (for coupled vector fields)."""
+        return type(self)(diagonal="exact")
 
     def step(self, f, t, y, dt, args, solver_state=None):
         leaves, treedef = jax.tree.flatten(y)
-        f0, a0 = _linearise_each(f, t, y, args)
+        exact = self.diagonal == "exact"
+        f0, a0 = _linearise_each(f, t, y, args, exact)
         half = [x + 0.5 * dt * exprel(a * 0.5 * dt) * fx for x, a, fx in zip(leaves, a0, jax.tree.leaves(f0))]
         y_half = jax.tree.unflatten(treedef, half)
-        fh, ah = _linearise_each(f, t + 0.5 * dt, y_half, args)
+        fh, ah = _linearise_each(f, t + 0.5 * dt, y_half, args, exact)
         new = [x + dt * exprel(a * dt) * (fx + a * (x - xh))
                for x, xh, a, fx in zip(leaves, half, ah, jax.tree.leaves(fh))]
         return jax.tree.unflatten(treedef, new), solver_state
