@@ -145,7 +145,7 @@ _RULES = {
 def check_value(name: str, value, spec: ParamSpec, owner: str, n: Optional[int] = None):
     """Check one parameter value against its declaration (see :func:`check_params`)."""
     where = f" of {owner}" if owner else ""
-    unit = f" {spec.unit}" if spec.unit else ""
+    unit = f" ({spec.unit})" if spec.unit else ""
     if value is None:
         if spec.optional:
             return
@@ -181,7 +181,7 @@ def check_value(name: str, value, spec: ParamSpec, owner: str, n: Optional[int] 
     if hi is not None:
         bad |= arr > hi
     if np.any(bad):
-        example = {"positive": f"{name}=10.0{unit}", "nonnegative": f"{name}=0.0{unit}",
+        example = {"positive": f"{name}=10.0", "nonnegative": f"{name}=0.0",
                    "probability": f"{name}=0.1"}.get(bound, f"a value {rule}")
         raise BraindynError(f"parameter {name!r}{where} must be {rule}{unit}, got {_fmt(arr)}. Fix: e.g. {example}.")
 
