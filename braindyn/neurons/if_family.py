@@ -18,18 +18,20 @@ from __future__ import annotations
 import math
 from typing import Any, ClassVar, Optional
 
+import equinox as eqx
 import jax.numpy as jnp
 import numpy as np
 
-from .._errors import check_choice, check_finite, check_positive
+from .._errors import check_choice
 from ..core import SpikingNeuron
+from ..params import param
 
 __all__ = ["QIF", "Theta", "ExpIF", "AdEx", "AdQIF", "GIF", "ADEX_PATTERNS", "GIF_PATTERNS", "GIF_FEATURES"]
 
 
-def _finite(owner, obj, names):
-    for name in names:
-        check_finite(name, getattr(obj, name), owner)
+def _np(obj, *names):
+    """Host copies (NumPy float arrays) of parameters, for the analytic helper methods."""
+    return [np.asarray(getattr(obj, k), float) for k in names]
 
 
 #: Largest exponent of the exponential spike term (e^80 is finite in float32).
@@ -94,21 +96,15 @@ class QIF(SpikingNeuron):
     """
 
     variables: ClassVar[tuple[str, ...]] = ("V",)
-    V_rest: Any = -65.0
-    V_c: Any = -50.0
-    V_reset: Any = -68.0
-    V_th: Any = 0.0
-    a0: Any = 0.07
-    R: Any = 1.0
-    tau: Any = 10.0
-    t_ref: Any = 5.0
-    V_init: Optional[Any] = None
-
-    def __check_init__(self):
-        SpikingNeuron.__check_init__(self)
-        check_positive("tau", self.tau, "QIF", "ms")
-        check_positive("a0", self.a0, "QIF", "1/mV")
-        _finite("QIF", self, ("V_rest", "V_c", "V_reset", "V_th", "R"))
+    t_ref: Any = param(5.0, bound="nonnegative", unit="ms", doc="absolute refractory period")
+    V_rest: Any = param(-65.0, unit="mV", doc="resting potential (stable fixed point at I = 0)")
+    V_c: Any = param(-50.0, unit="mV", doc="critical potential (unstable fixed point at I = 0)")
+    V_reset: Any = param(-68.0, unit="mV", doc="reset potential")
+    V_th: Any = param(0.0, unit="mV", doc="spike cut-off")
+    a0: Any = param(0.07, bound="positive", unit="1/mV", doc="curvature")
+    R: Any = param(1.0, unit="MOhm", doc="membrane resistance (1 for I in mV)")
+    tau: Any = param(10.0, bound="positive", unit="ms", doc="membrane time constant")
+    V_init: Optional[Any] = param(None, unit="mV", doc="initial potential; None = V_reset")
 
     def initial(self):
         return {"V": self.V_reset if self.V_init is None else self.V_init}
@@ -121,29 +117,33 @@ class QIF(SpikingNeuron):
         return {"V": _clip_reset(y["V"], self.V_th, self.V_reset, spike)}
 
     def rheobase(self):
-        """Smallest constant current (units of I) that makes the neuron fire: :math:`a_0 (V_c-V_{rest})^2/(4R)`."""
-        return self.a0 * (self.V_c - self.V_rest) ** 2 / (4.0 * self.R)
+        """Smallest constant current (units of I) that makes the neuron fire: :math:`a_0 (V_c-V_{rest})^2/(4R)`.
+        (Host-side helper, NumPy; so are :meth:`fixed_points`, :meth:`time_to_threshold`, :meth:`period`.)"""
+        a0, Vc, Vr, R = _np(self, "a0", "V_c", "V_rest", "R")
+        return a0 * (Vc - Vr) ** 2 / (4.0 * R)
 
     def fixed_points(self, I=0.0):
         """``(V_-, V_+)`` (mV) below the rheobase (stable, unstable); NaN above it."""
-        m = 0.5 * (self.V_rest + self.V_c)
-        d = 0.25 * (self.V_c - self.V_rest) ** 2 - self.R * np.asarray(I, float) / self.a0
+        a0, Vc, Vr, R = _np(self, "a0", "V_c", "V_rest", "R")
+        m = 0.5 * (Vr + Vc)
+        d = 0.25 * (Vc - Vr) ** 2 - R * np.asarray(I, float) / a0
         s = np.sqrt(np.where(d >= 0, d, np.nan))
         return m - s, m + s
 
     def time_to_threshold(self, I, V0=None):
         """Analytic time (ms) from ``V0`` (default ``V_reset``) to ``V_th`` at constant ``I``."""
-        V0 = self.V_reset if V0 is None else V0
-        m = 0.5 * (self.V_rest + self.V_c)
-        q = self.R * np.asarray(I, float) / self.a0 - 0.25 * (self.V_c - self.V_rest) ** 2
+        a0, Vc, Vr, R, tau, Vth, Vreset = _np(self, "a0", "V_c", "V_rest", "R", "tau", "V_th", "V_reset")
+        V0 = Vreset if V0 is None else np.asarray(V0, float)
+        m = 0.5 * (Vr + Vc)
+        q = R * np.asarray(I, float) / a0 - 0.25 * (Vc - Vr) ** 2
         with np.errstate(invalid="ignore", divide="ignore"):
             sq = np.sqrt(np.where(q > 0, q, np.nan))
-            T = self.tau / (self.a0 * sq) * (np.arctan((self.V_th - m) / sq) - np.arctan((V0 - m) / sq))
+            T = tau / (a0 * sq) * (np.arctan((Vth - m) / sq) - np.arctan((V0 - m) / sq))
         return np.where(q > 0, T, np.inf)
 
     def period(self, I):
         """Analytic ISI (ms) at constant ``I``: ``t_ref`` + time from ``V_reset`` to ``V_th``."""
-        return self.t_ref + self.time_to_threshold(I)
+        return np.asarray(self.t_ref, float) + self.time_to_threshold(I)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -183,16 +183,11 @@ class Theta(SpikingNeuron):
     variables: ClassVar[tuple[str, ...]] = ("theta",)
     spike_var: ClassVar[str] = "theta"
     refractory_vars: ClassVar[tuple[str, ...]] = ("theta",)
-    tau: Any = 10.0
-    eta: Any = 0.0
-    R: Any = 1.0
-    V_th: Any = math.pi
-    theta_init: Optional[Any] = None
-
-    def __check_init__(self):
-        SpikingNeuron.__check_init__(self)
-        check_positive("tau", self.tau, "Theta", "ms")
-        _finite("Theta", self, ("eta", "R", "V_th"))
+    tau: Any = param(10.0, bound="positive", unit="ms", doc="time constant")
+    eta: Any = param(0.0, unit="1", doc="excitability (dimensionless)")
+    R: Any = param(1.0, unit="1/unit of I", doc="input gain")
+    V_th: Any = param(math.pi, unit="rad", doc="spike phase (pi)")
+    theta_init: Optional[Any] = param(None, unit="rad", doc="initial phase; None = -pi")
 
     def initial(self):
         return {"theta": -math.pi if self.theta_init is None else self.theta_init}
@@ -208,14 +203,16 @@ class Theta(SpikingNeuron):
         return {"theta": y["theta"] - 2.0 * math.pi * spike}
 
     def rheobase(self):
-        """Smallest constant current that makes the neuron fire: :math:`-\\eta/R`."""
-        return -self.eta / self.R
+        """Smallest constant current that makes the neuron fire: :math:`-\\eta/R` (host-side, NumPy)."""
+        eta, R = _np(self, "eta", "R")
+        return -eta / R
 
     def period(self, I):
         """Analytic period (ms) :math:`\\pi\\tau/\\sqrt{\\eta + R I}` (``inf`` at or below rheobase)."""
-        J = self.eta + self.R * np.asarray(I, float)
+        eta, R, tau = _np(self, "eta", "R", "tau")
+        J = eta + R * np.asarray(I, float)
         with np.errstate(divide="ignore", invalid="ignore"):
-            return np.where(J > 0, math.pi * self.tau / np.sqrt(np.where(J > 0, J, 1.0)), np.inf)
+            return np.where(J > 0, math.pi * tau / np.sqrt(np.where(J > 0, J, 1.0)), np.inf)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -254,21 +251,15 @@ class ExpIF(SpikingNeuron):
     """
 
     variables: ClassVar[tuple[str, ...]] = ("V",)
-    V_rest: Any = -65.0
-    V_reset: Any = -68.0
-    V_th: Any = 20.0
-    V_T: Any = -60.0
-    delta_T: Any = 1.0
-    R: Any = 1.0
-    tau: Any = 10.0
-    t_ref: Any = 2.0
-    V_init: Optional[Any] = None
-
-    def __check_init__(self):
-        SpikingNeuron.__check_init__(self)
-        check_positive("tau", self.tau, "ExpIF", "ms")
-        check_positive("delta_T", self.delta_T, "ExpIF", "mV")
-        _finite("ExpIF", self, ("V_rest", "V_reset", "V_th", "V_T", "R"))
+    t_ref: Any = param(2.0, bound="nonnegative", unit="ms", doc="absolute refractory period")
+    V_rest: Any = param(-65.0, unit="mV", doc="resting potential")
+    V_reset: Any = param(-68.0, unit="mV", doc="reset potential")
+    V_th: Any = param(20.0, unit="mV", doc="spike cut-off")
+    V_T: Any = param(-60.0, unit="mV", doc="soft threshold")
+    delta_T: Any = param(1.0, bound="positive", unit="mV", doc="slope factor")
+    R: Any = param(1.0, unit="MOhm", doc="membrane resistance")
+    tau: Any = param(10.0, bound="positive", unit="ms", doc="membrane time constant")
+    V_init: Optional[Any] = param(None, unit="mV", doc="initial potential; None = V_reset")
 
     def initial(self):
         return {"V": self.V_reset if self.V_init is None else self.V_init}
@@ -282,8 +273,9 @@ class ExpIF(SpikingNeuron):
         return {"V": _clip_reset(y["V"], self.V_th, self.V_reset, spike)}
 
     def rheobase(self):
-        """:math:`(V_T - V_{rest} - \\Delta_T)/R` (units of I)."""
-        return (self.V_T - self.V_rest - self.delta_T) / self.R
+        """:math:`(V_T - V_{rest} - \\Delta_T)/R` (units of I; host-side, NumPy)."""
+        V_T, V_rest, delta_T, R = _np(self, "V_T", "V_rest", "delta_T", "R")
+        return (V_T - V_rest - delta_T) / R
 
 
 # ---------------------------------------------------------------------------------------------
@@ -342,25 +334,18 @@ class AdEx(SpikingNeuron):
     """
 
     variables: ClassVar[tuple[str, ...]] = ("V", "w")
-    V_rest: Any = -70.0
-    V_reset: Any = -55.0
-    V_th: Any = -30.0
-    V_T: Any = -50.0
-    delta_T: Any = 2.0
-    R: Any = 0.5
-    tau: Any = 20.0
-    a: Any = 0.0
-    b: Any = 60.0
-    tau_w: Any = 30.0
-    V_init: Optional[Any] = None
-    w_init: Optional[Any] = None
-
-    def __check_init__(self):
-        SpikingNeuron.__check_init__(self)
-        check_positive("tau", self.tau, "AdEx", "ms")
-        check_positive("tau_w", self.tau_w, "AdEx", "ms")
-        check_positive("delta_T", self.delta_T, "AdEx", "mV")
-        _finite("AdEx", self, ("V_rest", "V_reset", "V_th", "V_T", "R", "a", "b"))
+    V_rest: Any = param(-70.0, unit="mV", doc="resting potential")
+    V_reset: Any = param(-55.0, unit="mV", doc="reset potential")
+    V_th: Any = param(-30.0, unit="mV", doc="spike cut-off")
+    V_T: Any = param(-50.0, unit="mV", doc="soft threshold")
+    delta_T: Any = param(2.0, bound="positive", unit="mV", doc="slope factor")
+    R: Any = param(0.5, unit="GOhm", doc="membrane resistance (I and w in pA)")
+    tau: Any = param(20.0, bound="positive", unit="ms", doc="membrane time constant")
+    a: Any = param(0.0, unit="nS", doc="subthreshold adaptation")
+    b: Any = param(60.0, unit="pA", doc="spike-triggered adaptation increment (units of I)")
+    tau_w: Any = param(30.0, bound="positive", unit="ms", doc="adaptation time constant")
+    V_init: Optional[Any] = param(None, unit="mV", doc="initial potential; None = V_reset")
+    w_init: Optional[Any] = param(None, unit="pA", doc="initial adaptation current; None = 0")
 
     @classmethod
     def preset(cls, pattern: str, **overrides):
@@ -394,9 +379,10 @@ class AdEx(SpikingNeuron):
         :math:`I_{rh} = [(1 + R a)(V^* - V_{rest} - \\Delta_T)]/R`. (For :math:`a > 0` large
         enough the onset is a Hopf bifurcation below this value.)
         """
-        k = 1.0 + self.R * self.a
-        Vs = self.V_T + self.delta_T * np.log(k)
-        return k * (Vs - self.V_rest - self.delta_T) / self.R
+        R, a, V_T, delta_T, V_rest = _np(self, "R", "a", "V_T", "delta_T", "V_rest")
+        k = 1.0 + R * a
+        Vs = V_T + delta_T * np.log(k)
+        return k * (Vs - V_rest - delta_T) / R
 
 
 # ---------------------------------------------------------------------------------------------
@@ -438,25 +424,18 @@ class AdQIF(SpikingNeuron):
     """
 
     variables: ClassVar[tuple[str, ...]] = ("V", "w")
-    V_rest: Any = -65.0
-    V_c: Any = -50.0
-    V_reset: Any = -68.0
-    V_th: Any = -30.0
-    c: Any = 0.07
-    R: Any = 1.0
-    tau: Any = 10.0
-    a: Any = 1.0
-    b: Any = 0.1
-    tau_w: Any = 10.0
-    V_init: Optional[Any] = None
-    w_init: Optional[Any] = None
-
-    def __check_init__(self):
-        SpikingNeuron.__check_init__(self)
-        check_positive("tau", self.tau, "AdQIF", "ms")
-        check_positive("tau_w", self.tau_w, "AdQIF", "ms")
-        check_positive("c", self.c, "AdQIF", "1/mV")
-        _finite("AdQIF", self, ("V_rest", "V_c", "V_reset", "V_th", "R", "a", "b"))
+    V_rest: Any = param(-65.0, unit="mV", doc="resting potential")
+    V_c: Any = param(-50.0, unit="mV", doc="critical potential")
+    V_reset: Any = param(-68.0, unit="mV", doc="reset potential")
+    V_th: Any = param(-30.0, unit="mV", doc="spike cut-off")
+    c: Any = param(0.07, bound="positive", unit="1/mV", doc="curvature")
+    R: Any = param(1.0, unit="MOhm", doc="input gain")
+    tau: Any = param(10.0, bound="positive", unit="ms", doc="membrane time constant")
+    a: Any = param(1.0, unit="1/MOhm", doc="subthreshold adaptation (units of I per mV)")
+    b: Any = param(0.1, unit="nA", doc="spike-triggered adaptation increment (units of I)")
+    tau_w: Any = param(10.0, bound="positive", unit="ms", doc="adaptation time constant")
+    V_init: Optional[Any] = param(None, unit="mV", doc="initial potential; None = V_reset")
+    w_init: Optional[Any] = param(None, unit="nA", doc="initial adaptation current; None = 0")
 
     def initial(self):
         return {"V": self.V_reset if self.V_init is None else self.V_init,
@@ -522,7 +501,14 @@ class GIF(SpikingNeuron):
         \\Theta \\leftarrow \\max(\\Theta_{reset}, \\Theta)
 
     The threshold :math:`\\Theta` is a state variable; the spike test is the strict
-    :math:`V > \\Theta`. With :math:`C = 1` the paper's :math:`G/C = 0.05` /ms is
+    :math:`V > \\Theta` at the end of the step. Which :math:`\\Theta` is compared is a choice
+    (``threshold_rule``): ``"current"`` (default) compares the new :math:`V(t+\\Delta t)` with the new
+    :math:`\\Theta(t+\\Delta t)`, the condition of the continuous model at the end of the step;
+    ``"previous"`` compares the new :math:`V(t+\\Delta t)` with :math:`\\Theta(t)`, the threshold of
+    the previous step, as in the book's code and BrainPy's ``Gif``. When the threshold rises
+    with :math:`V` (``a > 0``) the two rules put a spike up to a few steps apart (0.6 ms for
+    the class 2 preset at dt = 0.1 ms); both converge to the same model as
+    :math:`\\Delta t \\to 0`. With :math:`C = 1` the paper's :math:`G/C = 0.05` /ms is
     :math:`\\tau = 20` ms and :math:`R = 1/G = 20`. :meth:`preset` builds the behaviours of
     :data:`GIF_PATTERNS` and :data:`GIF_FEATURES` (Mihalas & Niebur 2009, Table 1: tonic and
     phasic spiking and bursting, adaptation, mixed mode, latency, class 1 and 2 excitability,
@@ -552,6 +538,9 @@ class GIF(SpikingNeuron):
         Refractory period (ms): 0.
     V_init, theta_init : float or None
         Initial V and threshold (None: ``V_rest`` and ``theta_inf``); I1, I2 start at 0.
+    threshold_rule : {"current", "previous"}
+        The threshold the new ``V`` is compared with (static): that of the end of the step
+        (default) or that of its start (the book's and BrainPy's order).
 
     Example
     -------
@@ -566,30 +555,26 @@ class GIF(SpikingNeuron):
     """
 
     variables: ClassVar[tuple[str, ...]] = ("I1", "I2", "V", "theta")
-    V_rest: Any = -70.0
-    V_reset: Any = -70.0
-    theta_inf: Any = -50.0
-    theta_reset: Any = -60.0
-    R: Any = 20.0
-    tau: Any = 20.0
-    a: Any = 0.0
-    b: Any = 0.01
-    k1: Any = 0.2
-    k2: Any = 0.02
-    R1: Any = 0.0
-    R2: Any = 1.0
-    A1: Any = 0.0
-    A2: Any = 0.0
-    V_init: Optional[Any] = None
-    theta_init: Optional[Any] = None
+    V_rest: Any = param(-70.0, unit="mV", doc="resting potential")
+    V_reset: Any = param(-70.0, unit="mV", doc="reset potential")
+    theta_inf: Any = param(-50.0, unit="mV", doc="asymptotic threshold")
+    theta_reset: Any = param(-60.0, unit="mV", doc="lowest threshold after a spike")
+    R: Any = param(20.0, unit="MOhm", doc="membrane resistance")
+    tau: Any = param(20.0, bound="positive", unit="ms", doc="membrane time constant")
+    a: Any = param(0.0, unit="1/ms", doc="threshold adaptation to V")
+    b: Any = param(0.01, bound="positive", unit="1/ms", doc="threshold relaxation rate")
+    k1: Any = param(0.2, bound="positive", unit="1/ms", doc="decay rate of I1")
+    k2: Any = param(0.02, bound="positive", unit="1/ms", doc="decay rate of I2")
+    R1: Any = param(0.0, unit="1", doc="fraction of I1 kept at a spike")
+    R2: Any = param(1.0, unit="1", doc="fraction of I2 kept at a spike")
+    A1: Any = param(0.0, unit="nA", doc="increment of I1 at a spike (units of I)")
+    A2: Any = param(0.0, unit="nA", doc="increment of I2 at a spike (units of I)")
+    V_init: Optional[Any] = param(None, unit="mV", doc="initial potential; None = V_rest")
+    theta_init: Optional[Any] = param(None, unit="mV", doc="initial threshold; None = theta_inf")
+    threshold_rule: str = eqx.field(static=True, default="current")
 
     def __check_init__(self):
-        SpikingNeuron.__check_init__(self)
-        for name in ("tau",):
-            check_positive(name, getattr(self, name), "GIF", "ms")
-        for name in ("b", "k1", "k2"):
-            check_positive(name, getattr(self, name), "GIF", "1/ms")
-        _finite("GIF", self, ("V_rest", "V_reset", "theta_inf", "theta_reset", "R", "a", "R1", "R2", "A1", "A2"))
+        check_choice("threshold_rule", self.threshold_rule, ("current", "previous"), "GIF")
 
     @classmethod
     def preset(cls, pattern: str, **overrides):
@@ -614,7 +599,8 @@ class GIF(SpikingNeuron):
         }
 
     def spike_distance(self, y_old, y_new):
-        return y_new["V"] - y_new["theta"]
+        theta = y_old["theta"] if self.threshold_rule == "previous" else y_new["theta"]
+        return y_new["V"] - theta
 
     def reset(self, y, spike):
         r = self.reset_to

@@ -3,9 +3,11 @@ from __future__ import annotations
 
 from typing import Any, ClassVar, Optional
 
+import numpy as np
 
-from .._errors import check_choice, check_finite
+from .._errors import check_choice
 from ..core import SpikingNeuron
+from ..params import param
 
 __all__ = ["Izhikevich", "IZHIKEVICH_PATTERNS", "IZHIKEVICH_FEATURES"]
 
@@ -145,22 +147,17 @@ class Izhikevich(SpikingNeuron):
     """
 
     variables: ClassVar[tuple[str, ...]] = ("V", "u")
-    a: Any = 0.02
-    b: Any = 0.2
-    c: Any = -65.0
-    d: Any = 2.0
-    V_th: Any = 30.0
-    k1: Any = 5.0
-    k0: Any = 140.0
-    V_u: Any = 0.0
-    lambda_u: Any = 1.0
-    V_init: Optional[Any] = None
-    u_init: Optional[Any] = None
-
-    def __check_init__(self):
-        SpikingNeuron.__check_init__(self)
-        for name in ("a", "b", "c", "d", "V_th", "k1", "k0", "V_u", "lambda_u"):
-            check_finite(name, getattr(self, name), "Izhikevich")
+    a: Any = param(0.02, unit="1/ms", doc="recovery rate")
+    b: Any = param(0.2, unit="1", doc="sensitivity of u to V")
+    c: Any = param(-65.0, unit="mV", doc="reset potential")
+    d: Any = param(2.0, unit="mV/ms", doc="spike-triggered increment of u")
+    V_th: Any = param(30.0, unit="mV", doc="spike cut-off")
+    k1: Any = param(5.0, unit="1/ms", doc="linear coefficient of the V equation")
+    k0: Any = param(140.0, unit="mV/ms", doc="constant term of the V equation")
+    V_u: Any = param(0.0, unit="mV", doc="potential from which u is driven")
+    lambda_u: Any = param(1.0, unit="1", doc="relative decay of u (0: pure integrator)")
+    V_init: Optional[Any] = param(None, unit="mV", doc="initial potential; None = -65 mV")
+    u_init: Optional[Any] = param(None, unit="mV/ms", doc="initial recovery variable; None = b V_init")
 
     @classmethod
     def preset(cls, pattern: str, **overrides):
@@ -204,5 +201,6 @@ class Izhikevich(SpikingNeuron):
 
     def saddle_node_current(self):
         """Current at which the two fixed points merge (for :math:`\\lambda_u = 1`, where
-        :math:`u^* = b (V - V_u)`): :math:`(k_1 - b)^2/0.16 - k_0 - b V_u`."""
-        return (self.k1 - self.b) ** 2 / 0.16 - self.k0 - self.b * self.V_u
+        :math:`u^* = b (V - V_u)`): :math:`(k_1 - b)^2/0.16 - k_0 - b V_u` (host-side, NumPy)."""
+        k1, b, k0, V_u = (np.asarray(getattr(self, k), float) for k in ("k1", "b", "k0", "V_u"))
+        return (k1 - b) ** 2 / 0.16 - k0 - b * V_u

@@ -3,10 +3,10 @@ from __future__ import annotations
 
 from typing import Any, ClassVar, Optional
 
-import equinox as eqx
+import numpy as np
 
-from .._errors import check_finite, check_positive
 from ..core import SpikingNeuron
+from ..params import param
 
 __all__ = ["LIF"]
 
@@ -48,19 +48,13 @@ class LIF(SpikingNeuron):
     """
 
     variables: ClassVar[tuple[str, ...]] = ("V",)
-    V_rest: Any = 0.0
-    V_reset: Any = -5.0
-    V_th: Any = 20.0
-    R: Any = 1.0
-    tau: Any = 10.0
-    t_ref: Any = 5.0
-    V_init: Optional[Any] = None
-
-    def __check_init__(self):
-        SpikingNeuron.__check_init__(self)
-        check_positive("tau", self.tau, "LIF", "ms")
-        for name in ("V_rest", "V_reset", "V_th", "R"):
-            check_finite(name, getattr(self, name), "LIF")
+    t_ref: Any = param(5.0, bound="nonnegative", unit="ms", doc="absolute refractory period")
+    V_rest: Any = param(0.0, unit="mV", doc="resting potential")
+    V_reset: Any = param(-5.0, unit="mV", doc="reset potential")
+    V_th: Any = param(20.0, unit="mV", doc="spike threshold (strict V > V_th)")
+    R: Any = param(1.0, unit="MOhm", doc="membrane resistance (1 for I in mV)")
+    tau: Any = param(10.0, bound="positive", unit="ms", doc="membrane time constant")
+    V_init: Optional[Any] = param(None, unit="mV", doc="initial potential; None = V_reset")
 
     def initial(self):
         return {"V": self.V_reset if self.V_init is None else self.V_init}
@@ -72,10 +66,10 @@ class LIF(SpikingNeuron):
         return {"V": self.reset_to(y["V"], self.V_reset, spike)}
 
     def period(self, I):
-        """Analytic firing period (ms) for constant current ``I`` (``inf`` below rheobase)."""
-        import numpy as np
-
-        drive = self.R * np.asarray(I, float) + self.V_rest
+        """Analytic firing period (ms) for constant current ``I`` (``inf`` below rheobase).
+        A host-side helper (NumPy)."""
+        p = {k: np.asarray(getattr(self, k), float) for k in ("R", "V_rest", "V_reset", "V_th", "tau", "t_ref")}
+        drive = p["R"] * np.asarray(I, float) + p["V_rest"]
         with np.errstate(divide="ignore", invalid="ignore"):
-            T = self.t_ref + self.tau * np.log((drive - self.V_reset) / (drive - self.V_th))
-        return np.where(drive > self.V_th, T, np.inf)
+            T = p["t_ref"] + p["tau"] * np.log((drive - p["V_reset"]) / (drive - p["V_th"]))
+        return np.where(drive > p["V_th"], T, np.inf)
