@@ -14,11 +14,10 @@ from __future__ import annotations
 
 from typing import Any, ClassVar
 
-import equinox as eqx
 import jax.numpy as jnp
 
-from .._errors import check_finite, check_nonnegative, check_positive
 from ..integrators.exp import exprel
+from ..params import Parametrized, param
 from .hh import hh_rates
 
 __all__ = [
@@ -32,11 +31,13 @@ def _rate_lin(V, k, V0, s):
     return k * s / exprel(-(V - V0) / s)
 
 
-class Channel(eqx.Module):
+class Channel(Parametrized):
     """Base of channels and pools. Subclasses set ``gates`` and ``ion`` and override what applies.
 
     ``gates`` are the names of the piece's state variables; a pool also defines
-    :meth:`concentrations`. The default piece has no gate and no current.
+    :meth:`concentrations`. The default piece has no gate and no current. Numeric fields are
+    declared parameters (:func:`braindyn.params.param`: array leaves, checked once, scalar or
+    one value per neuron of the neuron that holds the channel).
     """
 
     gates: ClassVar[tuple[str, ...]] = ()
@@ -87,12 +88,8 @@ class Leak(Channel):
     """
 
     ion: ClassVar[str] = "leak"
-    g: Any = 0.03
-    E: Any = -54.387
-
-    def __check_init__(self):
-        check_nonnegative("g", self.g, "Leak", "mS/cm^2")
-        check_finite("E", self.E, "Leak")
+    g: Any = param(0.03, bound="nonnegative", unit="mS/cm^2", doc="leak conductance")
+    E: Any = param(-54.387, unit="mV", doc="reversal potential")
 
     def current(self, V, s, env):
         return self.g * (V - self.E)
@@ -107,13 +104,9 @@ class INa_HH(RateChannel):
 
     gates: ClassVar[tuple[str, ...]] = ("m", "h")
     ion: ClassVar[str] = "Na"
-    g: Any = 120.0
-    E: Any = 50.0
-    phi: Any = 1.0
-
-    def __check_init__(self):
-        check_nonnegative("g", self.g, "INa_HH", "mS/cm^2")
-        check_positive("phi", self.phi, "INa_HH")
+    g: Any = param(120.0, bound="nonnegative", unit="mS/cm^2", doc="maximal conductance")
+    E: Any = param(50.0, unit="mV", doc="reversal potential")
+    phi: Any = param(1.0, bound="positive", unit="1", doc="temperature factor of the gates")
 
     @staticmethod
     def rates(V):
@@ -137,13 +130,9 @@ class IK_HH(RateChannel):
 
     gates: ClassVar[tuple[str, ...]] = ("n",)
     ion: ClassVar[str] = "K"
-    g: Any = 36.0
-    E: Any = -77.0
-    phi: Any = 1.0
-
-    def __check_init__(self):
-        check_nonnegative("g", self.g, "IK_HH", "mS/cm^2")
-        check_positive("phi", self.phi, "IK_HH")
+    g: Any = param(36.0, bound="nonnegative", unit="mS/cm^2", doc="maximal conductance")
+    E: Any = param(-77.0, unit="mV", doc="reversal potential")
+    phi: Any = param(1.0, bound="positive", unit="1", doc="temperature factor of the gates")
 
     @staticmethod
     def rates(V):
@@ -171,13 +160,9 @@ class INa_WB(RateChannel):
 
     gates: ClassVar[tuple[str, ...]] = ("h",)
     ion: ClassVar[str] = "Na"
-    g: Any = 35.0
-    E: Any = 55.0
-    phi: Any = 5.0
-
-    def __check_init__(self):
-        check_nonnegative("g", self.g, "INa_WB", "mS/cm^2")
-        check_positive("phi", self.phi, "INa_WB")
+    g: Any = param(35.0, bound="nonnegative", unit="mS/cm^2", doc="maximal conductance")
+    E: Any = param(55.0, unit="mV", doc="reversal potential")
+    phi: Any = param(5.0, bound="positive", unit="1", doc="temperature factor of the gates")
 
     @staticmethod
     def m_inf(V):
@@ -204,13 +189,9 @@ class IK_WB(RateChannel):
 
     gates: ClassVar[tuple[str, ...]] = ("n",)
     ion: ClassVar[str] = "K"
-    g: Any = 9.0
-    E: Any = -90.0
-    phi: Any = 5.0
-
-    def __check_init__(self):
-        check_nonnegative("g", self.g, "IK_WB", "mS/cm^2")
-        check_positive("phi", self.phi, "IK_WB")
+    g: Any = param(9.0, bound="nonnegative", unit="mS/cm^2", doc="maximal conductance")
+    E: Any = param(-90.0, unit="mV", doc="reversal potential")
+    phi: Any = param(5.0, bound="positive", unit="1", doc="temperature factor of the gates")
 
     @staticmethod
     def rates(V):
@@ -231,14 +212,10 @@ class ICa_ML(Channel):
     """
 
     ion: ClassVar[str] = "Ca"
-    g: Any = 4.4
-    E: Any = 130.0
-    V1: Any = -1.2
-    V2: Any = 18.0
-
-    def __check_init__(self):
-        check_nonnegative("g", self.g, "ICa_ML", "mS/cm^2")
-        check_positive("V2", self.V2, "ICa_ML", "mV")
+    g: Any = param(4.4, bound="nonnegative", unit="mS/cm^2", doc="maximal conductance")
+    E: Any = param(130.0, unit="mV", doc="reversal potential")
+    V1: Any = param(-1.2, unit="mV", doc="half-activation of m_inf")
+    V2: Any = param(18.0, bound="positive", unit="mV", doc="slope of m_inf")
 
     def m_inf(self, V):
         return 0.5 * (1.0 + jnp.tanh((V - self.V1) / self.V2))
@@ -257,16 +234,11 @@ class IK_ML(Channel):
 
     gates: ClassVar[tuple[str, ...]] = ("w",)
     ion: ClassVar[str] = "K"
-    g: Any = 8.0
-    E: Any = -84.0
-    V3: Any = 2.0
-    V4: Any = 30.0
-    phi: Any = 0.04
-
-    def __check_init__(self):
-        check_nonnegative("g", self.g, "IK_ML", "mS/cm^2")
-        check_positive("V4", self.V4, "IK_ML", "mV")
-        check_positive("phi", self.phi, "IK_ML", "1/ms")
+    g: Any = param(8.0, bound="nonnegative", unit="mS/cm^2", doc="maximal conductance")
+    E: Any = param(-84.0, unit="mV", doc="reversal potential")
+    V3: Any = param(2.0, unit="mV", doc="half-activation of w_inf")
+    V4: Any = param(30.0, bound="positive", unit="mV", doc="slope of w_inf")
+    phi: Any = param(0.04, bound="positive", unit="1/ms", doc="rate of w")
 
     def gates_inf(self, V, env):
         return {"w": 0.5 * (1.0 + jnp.tanh((V - self.V3) / self.V4))}
@@ -289,14 +261,9 @@ class CalciumPool(Channel):
     """
 
     gates: ClassVar[tuple[str, ...]] = ("c",)
-    k: Any = 0.002
-    tau: Any = 80.0
-    Ca_rest: Any = 0.05
-
-    def __check_init__(self):
-        check_nonnegative("k", self.k, "CalciumPool")
-        check_positive("tau", self.tau, "CalciumPool", "ms")
-        check_nonnegative("Ca_rest", self.Ca_rest, "CalciumPool", "uM")
+    k: Any = param(0.002, bound="nonnegative", unit="uM/ms per uA/cm^2", doc="calcium influx per unit current")
+    tau: Any = param(80.0, bound="positive", unit="ms", doc="calcium removal time constant")
+    Ca_rest: Any = param(0.05, bound="nonnegative", unit="uM", doc="resting concentration")
 
     def gates_inf(self, V, env):
         return {"c": jnp.full_like(V, self.Ca_rest)}
@@ -315,13 +282,9 @@ class IK_Ca(Channel):
     """
 
     ion: ClassVar[str] = "K"
-    g: Any = 1.0
-    E: Any = -84.0
-    Kd: Any = 1.0
-
-    def __check_init__(self):
-        check_nonnegative("g", self.g, "IK_Ca", "mS/cm^2")
-        check_positive("Kd", self.Kd, "IK_Ca", "uM")
+    g: Any = param(1.0, bound="nonnegative", unit="mS/cm^2", doc="maximal conductance")
+    E: Any = param(-84.0, unit="mV", doc="reversal potential")
+    Kd: Any = param(1.0, bound="positive", unit="uM", doc="half-activation concentration")
 
     def current(self, V, s, env):
         ca = env["Ca"]

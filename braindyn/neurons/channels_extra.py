@@ -15,7 +15,7 @@ from typing import Any, ClassVar
 import jax
 import jax.numpy as jnp
 
-from .._errors import check_finite, check_nonnegative, check_positive
+from ..params import param
 from .channels import Channel
 
 __all__ = ["IA_CS", "Ih_HM"]
@@ -63,14 +63,9 @@ class IA_CS(Channel):
 
     gates: ClassVar[tuple[str, ...]] = ("a", "b")
     ion: ClassVar[str] = "K"
-    g: Any = 47.7
-    E: Any = -75.0
-    phi: Any = 1.0
-
-    def __check_init__(self):
-        check_nonnegative("g", self.g, "IA_CS", "mS/cm^2")
-        check_finite("E", self.E, "IA_CS")
-        check_positive("phi", self.phi, "IA_CS")
+    g: Any = param(47.7, bound="nonnegative", unit="mS/cm^2", doc="maximal conductance")
+    E: Any = param(-75.0, unit="mV", doc="reversal potential")
+    phi: Any = param(1.0, bound="positive", unit="1", doc="temperature factor of the gates")
 
     @staticmethod
     def a_inf(V):
@@ -143,14 +138,9 @@ class Ih_HM(Channel):
 
     gates: ClassVar[tuple[str, ...]] = ("m",)
     ion: ClassVar[str] = "h"
-    g: Any = 0.02
-    E: Any = -43.0
-    phi: Any = 1.0
-
-    def __check_init__(self):
-        check_nonnegative("g", self.g, "Ih_HM", "mS/cm^2")
-        check_finite("E", self.E, "Ih_HM")
-        check_positive("phi", self.phi, "Ih_HM")
+    g: Any = param(0.02, bound="nonnegative", unit="mS/cm^2", doc="maximal conductance")
+    E: Any = param(-43.0, unit="mV", doc="reversal potential")
+    phi: Any = param(1.0, bound="positive", unit="1", doc="temperature factor of the gates")
 
     @staticmethod
     def m_inf(V):

@@ -6,15 +6,16 @@ book's choice for conductance models.
 """
 from __future__ import annotations
 
+import dataclasses
 from typing import Any, ClassVar, Optional
 
 import equinox as eqx
 import jax
 import jax.numpy as jnp
 
-from .._errors import BraindynError, check_finite, check_positive
+from .._errors import BraindynError
 from ..core import SpikingNeuron
-from ..surrogate import Sigmoid
+from ..params import param
 from .channels import Channel, IK_ML, IK_WB, ICa_ML, INa_WB
 
 __all__ = ["MorrisLecar", "WangBuzsaki", "ConductanceNeuron"]
@@ -23,12 +24,15 @@ __all__ = ["MorrisLecar", "WangBuzsaki", "ConductanceNeuron"]
 @eqx.filter_jit
 def _newton_jit(model, I, V0, iters):
     net = lambda V: model.steady_current(V) - I
-    return jax.lax.fori_loop(0, iters, lambda _, V: V - net(V) / jax.grad(net)(V), V0)
+    # one root per neuron when parameters are per-neuron: the derivative is elementwise
+    V0 = jnp.broadcast_to(V0, jnp.shape(net(V0))).astype(V0.dtype)
+    dnet = jax.grad(lambda V: jnp.sum(net(V)))
+    return jax.lax.fori_loop(0, iters, lambda _, V: V - net(V) / dnet(V), V0)
 
 
 def _newton_rest(model, I=0.0, V0=-65.0, iters=40):
     """Root of ``model.steady_current(V) - I`` by Newton's method from ``V0`` (compiled once
-    per model structure)."""
+    per model structure: new parameter values do not recompile)."""
     dt = jnp.zeros(()).dtype
     return _newton_jit(model, jnp.asarray(I, dt), jnp.asarray(V0, dt), iters)
 
@@ -79,27 +83,20 @@ class MorrisLecar(_Conductance):
     """
 
     variables: ClassVar[tuple[str, ...]] = ("V", "W")
-    V_Ca: Any = 130.0
-    g_Ca: Any = 4.4
-    V_K: Any = -84.0
-    g_K: Any = 8.0
-    V_leak: Any = -60.0
-    g_leak: Any = 2.0
-    C: Any = 20.0
-    V1: Any = -1.2
-    V2: Any = 18.0
-    V3: Any = 2.0
-    V4: Any = 30.0
-    phi: Any = 0.04
-    V_th: Any = 10.0
-    V_init: Optional[Any] = None
-
-    def __check_init__(self):
-        SpikingNeuron.__check_init__(self)
-        for name in ("g_Ca", "g_K", "g_leak", "C", "V2", "V4", "phi"):
-            check_positive(name, getattr(self, name), "MorrisLecar")
-        for name in ("V_Ca", "V_K", "V_leak", "V1", "V3", "V_th"):
-            check_finite(name, getattr(self, name), "MorrisLecar")
+    V_Ca: Any = param(130.0, unit="mV", doc="calcium reversal potential")
+    g_Ca: Any = param(4.4, bound="positive", unit="mS/cm^2", doc="maximal calcium conductance")
+    V_K: Any = param(-84.0, unit="mV", doc="potassium reversal potential")
+    g_K: Any = param(8.0, bound="positive", unit="mS/cm^2", doc="maximal potassium conductance")
+    V_leak: Any = param(-60.0, unit="mV", doc="leak reversal potential")
+    g_leak: Any = param(2.0, bound="positive", unit="mS/cm^2", doc="leak conductance")
+    C: Any = param(20.0, bound="positive", unit="uF/cm^2", doc="membrane capacitance")
+    V1: Any = param(-1.2, unit="mV", doc="half-activation of m_inf")
+    V2: Any = param(18.0, bound="positive", unit="mV", doc="slope of m_inf")
+    V3: Any = param(2.0, unit="mV", doc="half-activation of W_inf")
+    V4: Any = param(30.0, bound="positive", unit="mV", doc="slope of W_inf")
+    phi: Any = param(0.04, bound="positive", unit="1/ms", doc="rate of W")
+    V_th: Any = param(10.0, unit="mV", doc="spike detection level (upward crossing)")
+    V_init: Optional[Any] = param(None, unit="mV", doc="initial potential; None = resting potential")
 
     def channels(self) -> dict:
         """The same neuron as channel pieces (for :class:`ConductanceNeuron`)."""
@@ -173,23 +170,16 @@ class WangBuzsaki(_Conductance):
     """
 
     variables: ClassVar[tuple[str, ...]] = ("V", "h", "n")
-    ENa: Any = 55.0
-    gNa: Any = 35.0
-    EK: Any = -90.0
-    gK: Any = 9.0
-    EL: Any = -65.0
-    gL: Any = 0.1
-    phi: Any = 5.0
-    C: Any = 1.0
-    V_th: Any = 20.0
-    V_init: Optional[Any] = None
-
-    def __check_init__(self):
-        SpikingNeuron.__check_init__(self)
-        for name in ("gNa", "gK", "gL", "phi", "C"):
-            check_positive(name, getattr(self, name), "WangBuzsaki")
-        for name in ("ENa", "EK", "EL", "V_th"):
-            check_finite(name, getattr(self, name), "WangBuzsaki")
+    ENa: Any = param(55.0, unit="mV", doc="sodium reversal potential")
+    gNa: Any = param(35.0, bound="positive", unit="mS/cm^2", doc="maximal sodium conductance")
+    EK: Any = param(-90.0, unit="mV", doc="potassium reversal potential")
+    gK: Any = param(9.0, bound="positive", unit="mS/cm^2", doc="maximal potassium conductance")
+    EL: Any = param(-65.0, unit="mV", doc="leak reversal potential")
+    gL: Any = param(0.1, bound="positive", unit="mS/cm^2", doc="leak conductance")
+    phi: Any = param(5.0, bound="positive", unit="1", doc="temperature factor of h and n")
+    C: Any = param(1.0, bound="positive", unit="uF/cm^2", doc="membrane capacitance")
+    V_th: Any = param(20.0, unit="mV", doc="spike detection level (upward crossing)")
+    V_init: Optional[Any] = param(None, unit="mV", doc="initial potential; None = resting potential")
 
     def channels(self) -> dict:
         """The same neuron as channel pieces (for :class:`ConductanceNeuron`)."""
@@ -246,13 +236,16 @@ class ConductanceNeuron(_Conductance):
     Parameters
     ----------
     channels : dict
-        ``{name: Channel}`` (names are identifiers without ``_`` or ``.``).
+        ``{name: Channel}`` (names are identifiers without ``_`` or ``.``). The parameters of
+        the channels are parameters of the neuron (array leaves; scalar or one per neuron).
     C : float
         Capacitance (uF/cm^2): 1.
     V_th : float
         Spike detection level (mV, upward crossing): 20.
     V_init : float or None
         Initial V (mV); None: the resting potential; gates start at their steady state.
+    n, method, noise, t_ref, refractory_rule, spike_fn, detach_reset
+        As for every :class:`~braindyn.core.SpikingNeuron` (keyword arguments).
 
     Example
     -------
@@ -265,22 +258,29 @@ class ConductanceNeuron(_Conductance):
     """
 
     channels: dict = None
-    C: Any = 1.0
-    V_th: Any = 20.0
-    V_init: Optional[Any] = None
+    C: Any = param(1.0, bound="positive", unit="uF/cm^2", doc="membrane capacitance")
+    V_th: Any = param(20.0, unit="mV", doc="spike detection level (upward crossing)")
+    V_init: Optional[Any] = param(None, unit="mV", doc="initial potential; None = resting potential")
 
-    def __init__(self, channels: dict, *, C=1.0, V_th=20.0, V_init=None, n: int = 1, method="exp_euler",
-                 noise=None, t_ref=0.0, refractory_rule: str = "book", spike_fn=None):
+    def __init__(self, channels: dict, **kwargs):
+        # ``channels`` is positional (the dataclass order would put it after the inherited
+        # fields); every other field is a keyword with its declared default.
         self.channels = dict(channels) if isinstance(channels, dict) else channels
-        self.C, self.V_th, self.V_init = C, V_th, V_init
-        self.n, self.method, self.noise = n, method, noise
-        self.t_ref, self.refractory_rule = t_ref, refractory_rule
-        self.spike_fn = Sigmoid(1.0) if spike_fn is None else spike_fn
+        fields = {f.name: f for f in dataclasses.fields(type(self)) if f.init and f.name != "channels"}
+        unknown = sorted(set(kwargs) - set(fields))
+        if unknown:
+            raise BraindynError(f"ConductanceNeuron got unknown argument(s) {unknown}. "
+                                f"Valid keywords: {sorted(fields)}.")
+        for name, f in fields.items():
+            if name in kwargs:
+                value = kwargs[name]
+            elif f.default is not dataclasses.MISSING:
+                value = f.default
+            else:
+                value = f.default_factory()
+            setattr(self, name, value)
 
     def __check_init__(self):
-        SpikingNeuron.__check_init__(self)
-        check_positive("C", self.C, "ConductanceNeuron", "uF/cm^2")
-        check_finite("V_th", self.V_th, "ConductanceNeuron")
         if not isinstance(self.channels, dict) or not self.channels:
             raise BraindynError("ConductanceNeuron: 'channels' must be a non-empty dict {name: Channel}. "
                                 "Fix: e.g. {'Na': INa_HH(), 'K': IK_HH(), 'L': Leak()}.")
@@ -290,6 +290,15 @@ class ConductanceNeuron(_Conductance):
             if not str(name).isidentifier() or "_" in name:
                 raise BraindynError(f"ConductanceNeuron: channel name {name!r} must be an identifier without '_'. "
                                     f"Fix: e.g. 'Na', 'KA', 'CaL'.")
+            for f in dataclasses.fields(c):  # a channel parameter is a scalar or one per neuron
+                spec = f.metadata.get("param")
+                value = getattr(c, f.name)
+                if spec is not None and spec.per_neuron and value is not None and \
+                        tuple(jnp.shape(value)) not in ((), (self.n,)):
+                    raise BraindynError(
+                        f"parameter {f.name!r} of channel {name!r} ({type(c).__name__}) has shape "
+                        f"{tuple(jnp.shape(value))}, but the neuron has n={self.n}. "
+                        f"Fix: pass a scalar or an array of shape ({self.n},).")
         try:
             V = jnp.full((1,), -65.0)
             self.vector_field(0.0, self._state_at(V), {"I": 0.0})

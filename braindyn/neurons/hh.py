@@ -6,9 +6,9 @@ from typing import Any, ClassVar, Optional
 import jax
 import jax.numpy as jnp
 
-from .._errors import check_finite, check_positive
 from ..core import SpikingNeuron
 from ..integrators.exp import exprel
+from ..params import param
 
 __all__ = ["HH", "hh_rates"]
 
@@ -45,16 +45,18 @@ def hh_rates(V):
 @jax.jit
 def _rest_voltage(gNa, gK, gL, ENa, EK, EL, I):
     # Newton iterations on the steady-state I-V curve, as one compiled loop (cheap to trace
-    # under vmap/grad; differentiable in the conductances and reversal potentials).
+    # under vmap/grad; differentiable in the conductances and reversal potentials). Per-neuron
+    # parameters give one independent root per neuron (the derivative is taken elementwise).
     def net(V):
         g = HH.gates_inf(V)
         return (gNa * g["m"] ** 3 * g["h"] * (V - ENa) + gK * g["n"] ** 4 * (V - EK) + gL * (V - EL) - I)
 
     def body(_, V):
-        return V - net(V) / jax.grad(net)(V)
+        return V - net(V) / jax.grad(lambda v: jnp.sum(net(v)))(V)
 
-    V0 = jnp.asarray(-65.0, jnp.result_type(gL, float))
-    return jax.lax.fori_loop(0, 25, body, V0)
+    dtype = jnp.result_type(gNa, gK, gL, ENa, EK, EL, I, float)
+    shape = jnp.broadcast_shapes(*(jnp.shape(x) for x in (gNa, gK, gL, ENa, EK, EL, I)))
+    return jax.lax.fori_loop(0, 25, body, jnp.full(shape, -65.0, dtype))
 
 
 class HH(SpikingNeuron):
@@ -97,26 +99,18 @@ class HH(SpikingNeuron):
 
     variables: ClassVar[tuple[str, ...]] = ("V", "m", "h", "n")
     refractory_vars: ClassVar[tuple[str, ...]] = ()
-    ENa: Any = 50.0
-    EK: Any = -77.0
-    EL: Any = -54.387
-    gNa: Any = 120.0
-    gK: Any = 36.0
-    gL: Any = 0.03
-    C: Any = 1.0
-    V_th: Any = 20.0
-    T: Any = 6.3
-    T_base: Any = 6.3
-    Q10: Any = 3.0
-    V_init: Optional[Any] = None
-
-    def __check_init__(self):
-        SpikingNeuron.__check_init__(self)
-        for name in ("gNa", "gK", "C", "Q10"):
-            check_positive(name, getattr(self, name), "HH")
-        check_positive("gL", self.gL, "HH", "mS/cm^2")
-        for name in ("ENa", "EK", "EL", "V_th", "T", "T_base"):
-            check_finite(name, getattr(self, name), "HH")
+    ENa: Any = param(50.0, unit="mV", doc="sodium reversal potential")
+    EK: Any = param(-77.0, unit="mV", doc="potassium reversal potential")
+    EL: Any = param(-54.387, unit="mV", doc="leak reversal potential")
+    gNa: Any = param(120.0, bound="positive", unit="mS/cm^2", doc="maximal sodium conductance")
+    gK: Any = param(36.0, bound="positive", unit="mS/cm^2", doc="maximal potassium conductance")
+    gL: Any = param(0.03, bound="positive", unit="mS/cm^2", doc="leak conductance")
+    C: Any = param(1.0, bound="positive", unit="uF/cm^2", doc="membrane capacitance")
+    V_th: Any = param(20.0, unit="mV", doc="spike detection level (upward crossing)")
+    T: Any = param(6.3, unit="C", doc="temperature")
+    T_base: Any = param(6.3, unit="C", doc="reference temperature of the rates")
+    Q10: Any = param(3.0, bound="positive", unit="1", doc="Q10 factor of the gates")
+    V_init: Optional[Any] = param(None, unit="mV", doc="initial potential; None = resting potential")
 
     @property
     def phi(self):
