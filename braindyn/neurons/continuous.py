@@ -9,10 +9,13 @@ from __future__ import annotations
 
 from typing import Any, ClassVar, Optional
 
+import jax
 import jax.numpy as jnp
+import numpy as np
 
-from .._errors import check_choice, check_finite, check_positive
+from .._errors import check_choice
 from ..core import SpikingNeuron
+from ..params import param
 
 __all__ = ["FHN", "HindmarshRose", "HR_PATTERNS"]
 
@@ -57,31 +60,50 @@ class FHN(_Crossing):
     """
 
     variables: ClassVar[tuple[str, ...]] = ("V", "w")
-    a: Any = 0.7
-    b: Any = 0.8
-    tau: Any = 12.5
-    V_th: Any = 1.0
-    V_init: Optional[Any] = None
-    w_init: Optional[Any] = None
+    a: Any = param(0.7, unit="1", doc="recovery offset")
+    b: Any = param(0.8, bound="positive", unit="1", doc="recovery slope")
+    tau: Any = param(12.5, bound="positive", unit="ms", doc="recovery time constant")
+    V_th: Any = param(1.0, unit="1", doc="spike detection level (upward crossing)")
+    V_init: Optional[Any] = param(None, unit="1", doc="initial V; None = the resting state")
+    w_init: Optional[Any] = param(None, unit="1", doc="initial w; None = the resting state")
 
-    def __check_init__(self):
-        SpikingNeuron.__check_init__(self)
-        check_positive("tau", self.tau, "FHN", "ms")
-        for name in ("a", "b", "V_th"):
-            check_finite(name, getattr(self, name), "FHN")
+    def rest_state(self, I=0.0):
+        """The fixed point ``(V, w)`` for constant ``I`` as arrays (JAX: traceable, differentiable).
+
+        With :math:`w = (V + a)/b` the fixed point solves the depressed cubic
+        :math:`V^3 + p V + q = 0`, :math:`p = 3(1/b - 1)`, :math:`q = 3(a/b - I)`: Cardano's
+        formula where it has one real root (always for :math:`b \\le 1`), otherwise the lowest
+        of the three (trigonometric form); two Newton steps polish the root.
+        """
+        a, b = jnp.asarray(self.a), jnp.asarray(self.b)
+        I = jnp.asarray(I, jnp.result_type(a, b, float))
+        p, q = 3.0 * (1.0 / b - 1.0), 3.0 * (a / b - I)
+        # the closed form gives the root; its gradient comes from the Newton steps below
+        # (implicit differentiation), not from the cube and square roots
+        ps, qs = jax.lax.stop_gradient(p), jax.lax.stop_gradient(q)
+        D = (0.5 * qs) ** 2 + (ps / 3.0) ** 3
+        sq = jnp.sqrt(jnp.where(D >= 0, D, 0.0))
+        one = jnp.cbrt(-0.5 * qs + sq) + jnp.cbrt(-0.5 * qs - sq)
+        pn = jnp.where(D < 0, ps, -1.0)  # the three-root case has p < 0
+        r = 2.0 * jnp.sqrt(-pn / 3.0)
+        phi = jnp.arccos(jnp.clip(1.5 * qs / pn * jnp.sqrt(-3.0 / pn), -1.0, 1.0)) / 3.0
+        lowest = jnp.min(jnp.stack([r * jnp.cos(phi - 2.0 * jnp.pi * k / 3.0) for k in range(3)]), axis=0)
+        V = jnp.where(D >= 0, one, lowest)
+        for _ in range(2):
+            fp = V * V + p / 3.0
+            ok = fp != 0
+            V = V - jnp.where(ok, (V ** 3 / 3.0 + p / 3.0 * V + q / 3.0) / jnp.where(ok, fp, 1.0), 0.0)
+        return V, (V + a) / b
 
     def rest(self, I=0.0):
-        """The fixed point ``(V, w)`` for constant ``I`` (the real root of the cubic; b > 0)."""
-        import numpy as np
-
-        # w = (V + a)/b  =>  V^3/3 + (1/b - 1) V + a/b - I = 0
-        roots = np.roots([1.0 / 3.0, 0.0, 1.0 / self.b - 1.0, self.a / self.b - I])
-        V = float(np.real(roots[np.argmin(np.abs(np.imag(roots)))]))
-        return V, (V + self.a) / self.b
+        """The fixed point ``(V, w)`` for constant ``I`` on the host (floats, or NumPy arrays for
+        per-neuron parameters); see :meth:`rest_state`."""
+        V, w = (np.asarray(x, float) for x in self.rest_state(I))
+        return (float(V), float(w)) if V.ndim == 0 else (V, w)
 
     def initial(self):
         if self.V_init is None or self.w_init is None:
-            V0, w0 = self.rest(0.0)
+            V0, w0 = self.rest_state(0.0)
         return {"V": V0 if self.V_init is None else self.V_init, "w": w0 if self.w_init is None else self.w_init}
 
     def vector_field(self, t, y, args):
@@ -140,28 +162,22 @@ class HindmarshRose(_Crossing):
     >>> res.spike_count() > 10
     True
     >>> chaos = bd.neurons.HindmarshRose.preset("chaotic", method="rk4")   # r = 0.006
-    >>> float(chaos.r)
+    >>> round(float(chaos.r), 6)
     0.006
     """
 
     variables: ClassVar[tuple[str, ...]] = ("V", "y", "z")
-    a: Any = 1.0
-    b: Any = 3.0
-    c: Any = 1.0
-    d: Any = 5.0
-    r: Any = 0.01
-    s: Any = 4.0
-    V_rest: Any = -1.6
-    V_th: Any = 1.0
-    V_init: Optional[Any] = None
-    y_init: Optional[Any] = None
-    z_init: Optional[Any] = None
-
-    def __check_init__(self):
-        SpikingNeuron.__check_init__(self)
-        check_positive("r", self.r, "HindmarshRose", "1/ms")
-        for name in ("a", "b", "c", "d", "s", "V_rest", "V_th"):
-            check_finite(name, getattr(self, name), "HindmarshRose")
+    a: Any = param(1.0, unit="1", doc="cubic coefficient of the fast subsystem")
+    b: Any = param(3.0, unit="1", doc="quadratic coefficient of the fast subsystem")
+    c: Any = param(1.0, unit="1", doc="constant of the recovery variable y")
+    d: Any = param(5.0, unit="1", doc="quadratic coefficient of y")
+    r: Any = param(0.01, bound="positive", unit="1/ms", doc="slow adaptation rate")
+    s: Any = param(4.0, unit="1", doc="adaptation coupling")
+    V_rest: Any = param(-1.6, unit="1", doc="reference potential of the slow variable")
+    V_th: Any = param(1.0, unit="1", doc="spike detection level (upward crossing)")
+    V_init: Optional[Any] = param(None, unit="1", doc="initial V; None = V_rest")
+    y_init: Optional[Any] = param(None, unit="1", doc="initial y; None = c - d V^2")
+    z_init: Optional[Any] = param(None, unit="1", doc="initial z; None = 0")
 
     @classmethod
     def preset(cls, pattern: str, **overrides):

@@ -10,15 +10,16 @@ used as populations of a :class:`~braindyn.Network` or run alone with :func:`bra
 """
 from __future__ import annotations
 
-from typing import Any, Callable, Union
+from typing import Any, Callable, Optional, Union
 
 import equinox as eqx
-import jax
 import jax.numpy as jnp
 import numpy as np
 
-from .._errors import BraindynError, check_nonnegative, check_shape
+from .. import clock
+from .._errors import BraindynError
 from ..core import Dynamics, default_float
+from ..params import param
 
 __all__ = ["PoissonGroup", "SpikeTimeGroup"]
 
@@ -36,8 +37,13 @@ class PoissonGroup(Dynamics):
     n : int
         Number of trains.
     rate : float, array of shape (n,), or callable
-        Rates (Hz, >= 0). A callable ``rate(t)`` (``t`` in ms, returning Hz, a scalar or
-        ``(n,)``) gives an inhomogeneous Poisson group; it must be hashable (a function).
+        Rates (Hz, >= 0): a parameter (array leaf; a new rate does not recompile). A callable
+        ``rate(t)`` (``t`` in ms, returning Hz, a scalar or ``(n,)``) gives an inhomogeneous
+        Poisson group; it is structure (static; it must be hashable, e.g. a function), kept in
+        ``rate_fn`` (``rate`` is then None).
+
+    Each step draws one uniform number per neuron by blocks of neurons
+    (:func:`braindyn.clock.uniform`), from the group's own key.
 
     Example
     -------
@@ -48,22 +54,25 @@ class PoissonGroup(Dynamics):
     """
 
     n: int = eqx.field(static=True, default=1)
-    rate: Any = 10.0
+    rate: Optional[Any] = param(10.0, bound="nonnegative", unit="Hz", optional=True,
+                                doc="firing rate of each train (None with rate_fn)")
+    rate_fn: Optional[Callable] = eqx.field(static=True, default=None)
 
     def __init__(self, n: int = 1, rate: Union[float, Any, Callable] = 10.0):
         if not isinstance(n, int) or isinstance(n, bool) or n < 1:
             raise BraindynError(f"parameter 'n' of PoissonGroup must be a positive integer, got {n!r}. Fix: e.g. n=100.")
         self.n = n
         if callable(rate):
-            self.rate = _Static(rate)
+            self.rate, self.rate_fn = None, rate
         else:
-            check_nonnegative("rate", rate, "PoissonGroup", "Hz")
-            check_shape("rate", rate, ((), (n,)), "PoissonGroup")
-            self.rate = rate
+            if rate is None:
+                raise BraindynError("parameter 'rate' of PoissonGroup is None. Fix: pass a rate in Hz or a "
+                                    "function of time, e.g. rate=10.0.")
+            self.rate, self.rate_fn = rate, None
 
     def rate_at(self, t):
         """Rates (Hz, shape (n,)) at time ``t`` (ms)."""
-        r = self.rate.fn(t) if isinstance(self.rate, _Static) else self.rate
+        r = self.rate_fn(t) if self.rate_fn is not None else self.rate
         return jnp.broadcast_to(jnp.maximum(jnp.asarray(r), 0.0), (self.n,))
 
     def init_state(self, *, key=None, dtype=None, **initial):
@@ -73,13 +82,10 @@ class PoissonGroup(Dynamics):
         if key is None:
             raise BraindynError("PoissonGroup.step needs a random key. Fix: pass key=jax.random.PRNGKey(0) "
                                 "(braindyn.run does this for you).")
+        dtype = state["spike"].dtype
         p = self.rate_at(t + 0.5 * dt) * (dt / 1000.0)
-        spike = (jax.random.uniform(key, (self.n,)) < p).astype(state["spike"].dtype)
+        spike = (clock.uniform(key, self.n, dtype) < p).astype(dtype)
         return {"spike": spike}, {"spike": spike}
-
-
-class _Static(eqx.Module):
-    fn: Callable = eqx.field(static=True)
 
 
 class SpikeTimeGroup(Dynamics):
@@ -95,9 +101,12 @@ class SpikeTimeGroup(Dynamics):
     n : int
         Number of neurons.
     indices : sequence of int
-        Neuron of each event (0 <= index < n).
+        Neuron of each event (0 <= index < n); an integer array (structure of the events).
     times : sequence of float
-        Time of each event (ms, >= 0).
+        Time of each event (ms, >= 0): a parameter (float array leaf, one per event).
+
+    The step compares the event times with its own time as differences
+    (:class:`braindyn.clock.Time`), so events stay on the right step at any time of a long run.
 
     Example
     -------
@@ -110,7 +119,7 @@ class SpikeTimeGroup(Dynamics):
 
     n: int = eqx.field(static=True, default=1)
     indices: Any = None
-    times: Any = None
+    times: Any = param(None, bound="nonnegative", unit="ms", per_neuron=False, doc="time of each event")
 
     def __init__(self, n: int, indices, times):
         if not isinstance(n, int) or isinstance(n, bool) or n < 1:
@@ -124,16 +133,17 @@ class SpikeTimeGroup(Dynamics):
             )
         if idx.size and (not np.issubdtype(idx.dtype, np.integer) or idx.min() < 0 or idx.max() >= n):
             raise BraindynError(f"SpikeTimeGroup: 'indices' must be integers in [0, {n}), got {idx.tolist()[:10]}.")
-        check_nonnegative("times", tt, "SpikeTimeGroup", "ms")
         self.n = n
         self.indices = jnp.asarray(idx, jnp.int32)
-        self.times = jnp.asarray(tt)
+        self.times = tt
 
     def init_state(self, *, key=None, dtype=None, **initial):
         return {"spike": jnp.zeros((self.n,), dtype or default_float())}
 
     def step(self, state, inputs, t, dt, key=None):
-        k_now = jnp.round(t / dt)
-        hit = jnp.floor(self.times / dt + 1e-4) == k_now
+        # the step [t, t + dt) holds t_k when -1e-4 dt <= t_k - t < (1 - 1e-4) dt (a tolerance of
+        # 1e-4 steps for times written in decimal, like 0.3 ms at dt 0.1 ms)
+        d = -(t - self.times)  # Time - array: exact near t
+        hit = (d >= -1e-4 * dt) & (d < (1.0 - 1e-4) * dt)
         spike = jnp.zeros((self.n,), state["spike"].dtype).at[self.indices].max(hit.astype(state["spike"].dtype))
         return {"spike": spike}, {"spike": spike}

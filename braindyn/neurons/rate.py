@@ -14,8 +14,9 @@ import equinox as eqx
 import jax
 import jax.numpy as jnp
 
-from .._errors import check_choice, check_finite, check_positive
+from .._errors import check_choice
 from ..core import ODEModel
+from ..params import param
 
 __all__ = ["RateUnit", "ThresholdLinear", "WilsonCowan", "TRANSFER_FUNCTIONS", "transfer"]
 
@@ -71,18 +72,14 @@ class RateUnit(ODEModel):
     """
 
     variables: ClassVar[tuple[str, ...]] = ("r",)
-    tau: Any = 10.0
+    tau: Any = param(10.0, bound="positive", unit="ms", doc="time constant")
     f: Union[str, Callable] = eqx.field(static=True, default="sigmoid")
-    gain: Any = 1.0
-    theta: Any = 0.0
-    r_max: Any = 1.0
-    r_init: Optional[Any] = None
+    gain: Any = param(1.0, unit="1/unit of I", doc="gain of the transfer function")
+    theta: Any = param(0.0, unit="unit of I", doc="threshold of the transfer function")
+    r_max: Any = param(1.0, unit="Hz or 1", doc="scale of the rate")
+    r_init: Optional[Any] = param(None, unit="Hz or 1", doc="initial rate; None = 0")
 
     def __check_init__(self):
-        ODEModel.__check_init__(self)
-        check_positive("tau", self.tau, type(self).__name__, "ms")
-        for name in ("gain", "theta", "r_max"):
-            check_finite(name, getattr(self, name), type(self).__name__)
         transfer(self.f)
 
     def initial(self):
@@ -118,7 +115,6 @@ class ThresholdLinear(RateUnit):
     f: Union[str, Callable] = eqx.field(static=True, default="relu")
 
     def __check_init__(self):
-        RateUnit.__check_init__(self)
         check_choice("transfer function of ThresholdLinear", self.f, ["relu"], "ThresholdLinear")
 
 
@@ -159,26 +155,19 @@ class WilsonCowan(ODEModel):
     """
 
     variables: ClassVar[tuple[str, ...]] = ("rE", "rI")
-    tau_E: Any = 1.0
-    tau_I: Any = 1.0
-    a_E: Any = 1.2
-    theta_E: Any = 2.8
-    a_I: Any = 1.0
-    theta_I: Any = 4.0
-    w_EE: Any = 12.0
-    w_EI: Any = 13.0
-    w_IE: Any = 4.0
-    w_II: Any = 11.0
-    r: Any = 1.0
-    rE_init: Optional[Any] = None
-    rI_init: Optional[Any] = None
-
-    def __check_init__(self):
-        ODEModel.__check_init__(self)
-        for name in ("tau_E", "tau_I", "a_E", "a_I"):
-            check_positive(name, getattr(self, name), "WilsonCowan")
-        for name in ("theta_E", "theta_I", "w_EE", "w_EI", "w_IE", "w_II", "r"):
-            check_finite(name, getattr(self, name), "WilsonCowan")
+    tau_E: Any = param(1.0, bound="positive", unit="ms", doc="time constant of E")
+    tau_I: Any = param(1.0, bound="positive", unit="ms", doc="time constant of I")
+    a_E: Any = param(1.2, bound="positive", unit="1", doc="slope of the E sigmoid")
+    theta_E: Any = param(2.8, unit="1", doc="threshold of the E sigmoid")
+    a_I: Any = param(1.0, bound="positive", unit="1", doc="slope of the I sigmoid")
+    theta_I: Any = param(4.0, unit="1", doc="threshold of the I sigmoid")
+    w_EE: Any = param(12.0, unit="1", doc="coupling E to E")
+    w_EI: Any = param(13.0, unit="1", doc="coupling I to E")
+    w_IE: Any = param(4.0, unit="1", doc="coupling E to I")
+    w_II: Any = param(11.0, unit="1", doc="coupling I to I")
+    r: Any = param(1.0, unit="1", doc="refractory factor")
+    rE_init: Optional[Any] = param(None, unit="1", doc="initial fraction of active E cells; None = 0")
+    rI_init: Optional[Any] = param(None, unit="1", doc="initial fraction of active I cells; None = 0")
 
     def initial(self):
         return {"rE": 0.0 if self.rE_init is None else self.rE_init,
