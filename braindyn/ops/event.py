@@ -26,6 +26,11 @@ Kernels (``method``):
     (selected per platform at lowering time). ``BRAINDYN_EVENT_KERNEL=jax|ffi|segment``
     overrides the default.
 
+For a *continuous* presynaptic signal (a rate, a membrane potential, a gating variable that
+is non-zero almost everywhere) use :func:`matvec`: the same product over the same storages,
+computed over all synapses (dense product, CSR gather + scatter-add over ``pre``/``post``
+indices, or every procedural row), with no spike compaction.
+
 Gradients: ``"ffi"`` and ``"jax"`` compute only the primal; their derivatives
 (custom JVP, so forward and reverse mode, ``jax.grad`` included) are computed
 by linear pure-JAX code: the ``"segment"`` path for float spikes and
@@ -47,7 +52,7 @@ from ..connect.csr import CSR
 from ..connect.procedural import ProceduralConn
 from . import _ffi
 
-__all__ = ["event_matvec", "ffi_available"]
+__all__ = ["event_matvec", "matvec", "ffi_available"]
 
 _METHODS = ("auto", "ffi", "jax", "segment")
 DEFAULT_CHUNK = 32
@@ -358,3 +363,57 @@ def event_matvec(conn, spikes, weight=None, *, method=None, chunk=DEFAULT_CHUNK)
         return (s @ m.astype(dtype)) * w.astype(dtype)
     raise TypeError(f"conn of type {type(conn).__name__} is not supported: expected CSR, "
                     "ProceduralConn or a dense (n_pre, n_post) array.")
+
+
+def matvec(conn, x, weight=None, *, rows=None, chunk=DEFAULT_CHUNK):
+    r"""Synaptic drive of a continuous presynaptic signal over any storage.
+
+    .. math:: y_i = \sum_j x_j\, W_{ji}
+
+    The same product as :func:`event_matvec`, for an ``x`` that is not sparse (a rate, a
+    voltage, a gating variable): cost :math:`O(nnz)` (CSR: one gather over the presynaptic
+    index of every synapse and one scatter-add over the postsynaptic one; dense:
+    a matrix--vector product; procedural: every row regenerated), no spike compaction, pure
+    JAX (differentiable in ``x`` and ``weight`` by ordinary autodiff).
+
+    Args:
+        conn: CSR, ProceduralConn or dense ``(n_pre, n_post)`` array.
+        x: ``(n_pre,)`` float.
+        weight: as for :func:`event_matvec` (CSR: scalar or ``(nnz,)``; dense and procedural:
+            a scalar factor).
+        rows: CSR only: the presynaptic index of every synapse (``(nnz,)`` int), if already
+            at hand (otherwise computed from ``indptr``).
+        chunk: rows per iteration for procedural connectivity.
+
+    Example:
+        >>> import jax.numpy as jnp, braindyn.connect as bc
+        >>> from braindyn.ops.event import matvec
+        >>> c = bc.from_ij([0, 0, 1], [0, 1, 1], 2, 2)
+        >>> matvec(c, jnp.array([0.5, 2.0]), 2.0).tolist()
+        [1.0, 5.0]
+    """
+    if isinstance(conn, CSR):
+        w = jnp.asarray(1.0 if weight is None else weight)
+        dtype = _float_dtype(w, x)
+        w = w.astype(dtype)
+        if w.ndim == 0:
+            homo, w = True, w.reshape(1)
+        elif w.shape == (conn.nnz,):
+            homo = False
+        else:
+            raise ValueError(f"weight has shape {w.shape}; expected a scalar or (nnz,) = "
+                             f"({conn.nnz},). Fix: pass one weight per synapse in CSR order or a scalar.")
+        s = _prep_spikes(x, conn.n_pre, dtype)
+        r = _csr_rows(conn.indptr, conn.nnz) if rows is None else rows
+        return _csr_segment(s, w, r, jnp.asarray(conn.indices, jnp.int32), conn.n_post, homo)
+    if isinstance(conn, ProceduralConn):
+        factor = jnp.asarray(1.0 if weight is None else weight)
+        if factor.ndim != 0:
+            raise ValueError(f"weight has shape {factor.shape}; ProceduralConn takes only a "
+                             "scalar weight factor.")
+        dtype = _float_dtype(conn.weight, factor, x)
+        s = _prep_spikes(x, conn.n_pre, dtype).astype(dtype)
+        pc = _proc_with_weight(conn, jnp.asarray(conn.weight, dtype))
+        out = _proc_dense(pc, s, dtype, chunk)
+        return out if weight is None else out * factor.astype(dtype)
+    return event_matvec(conn, x, weight)
