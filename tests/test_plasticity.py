@@ -11,8 +11,8 @@ import pytest  # noqa: E402
 
 import braindyn.connect as bc  # noqa: E402
 from braindyn import BraindynError  # noqa: E402
-from braindyn.plasticity import (BCM, STDP, Hebb, Oja, TripletSTDP, TsodyksMarkram,  # noqa: E402
-                                 TsodyksMarkramRate, WeightLayout)
+from braindyn.plasticity import (BCM, STDP, Hebb, InhibitorySTDP, Oja, TripletSTDP,  # noqa: E402
+                                 TsodyksMarkram, TsodyksMarkramRate, WeightLayout)
 
 F64 = jnp.float64
 
@@ -43,7 +43,7 @@ def test_stp_fifth_epsc_and_steady_state(tau_f, tau_d, ratio):
     u_p = u_m + U * (1 - u_m)
     x_m = (1 - math.exp(-D / tau_d)) / (1 - (1 - u_p) * math.exp(-D / tau_d))
     assert A[-1] == pytest.approx(u_p * x_m, rel=1e-9)
-    assert stp.steady_state(D)[2] == pytest.approx(u_p * x_m, rel=1e-12)
+    assert float(stp.steady_state(D)[2]) == pytest.approx(u_p * x_m, rel=1e-12)
 
 
 def test_stp_pure_depression():
@@ -61,7 +61,7 @@ def test_stp_rate_model_fixed_point():
         return st, out[0]
 
     st, out = jax.lax.scan(body, m.init_state(1, F64), None, length=20000)
-    u, x, rate = m.steady_state(15.0)
+    u, x, rate = map(float, m.steady_state(15.0))
     assert float(st["u"][0]) == pytest.approx(u, rel=1e-6)
     assert float(st["x"][0]) == pytest.approx(x, rel=1e-6)
     assert float(out[-1]) == pytest.approx(rate, rel=1e-6)
@@ -220,3 +220,88 @@ def test_bad_plasticity_parameters():
         BCM(tau_theta=0.0)
     with pytest.raises(BraindynError, match="procedural"):
         WeightLayout.of(bc.ProceduralConn(3, 3, 0.5, seed=0))
+    with pytest.raises(BraindynError, match="threshold"):
+        BCM(threshold="mean")
+    with pytest.raises(BraindynError, match="form"):
+        InhibitorySTDP(form="trace")
+    with pytest.raises(BraindynError, match="rho0"):
+        InhibitorySTDP(rho0=-1.0)
+    with pytest.raises(BraindynError, match="finite bounds"):
+        STDP(weight_dependence="multiplicative", w_max=float("inf"))
+    with pytest.raises(BraindynError, match="A_plus"):
+        STDP(A_plus="0.1")
+
+
+@pytest.mark.parametrize("make", [
+    lambda: STDP(w_min=5, w_max=1),
+    lambda: STDP(weight_dependence="multiplicative", w_min=5, w_max=1),
+    lambda: TripletSTDP(w_min=5, w_max=1),
+    lambda: Hebb(w_min=5, w_max=1),
+    lambda: BCM(w_min=5, w_max=1),
+    lambda: InhibitorySTDP(w_min=5, w_max=1),
+    lambda: InhibitorySTDP(form="rate", w_min=5, w_max=1),
+])
+def test_inverted_weight_bounds_raise(make):
+    with pytest.raises(BraindynError, match="w_min <= w_max"):
+        make()
+
+
+def test_stp_tau_f_zero_is_pure_depression_in_the_rate_model():
+    m = TsodyksMarkramRate(U=0.3, tau_f=0.0, tau_d=100.0)
+    st, out = m.step(m.init_state(1, F64), jnp.array([20.0]), 0.5)
+    assert float(st["u"][0]) == 0.0 and np.isfinite(float(out[0]))
+    u, x, rate = map(float, m.steady_state(20.0))
+    assert u == 0.0 and x == pytest.approx(1.0 / (1.0 + 0.3 * 0.02 * 100.0))
+
+
+def test_bcm_running_mean_threshold_is_the_mean_of_past_squares():
+    lay = WeightLayout.of(np.ones((1, 2)))
+    rule = BCM(eta=0.01, threshold="running_mean", theta0=0.7)
+    ys = np.random.default_rng(0).uniform(0, 2, size=(50, 2))
+    st, w = rule.init_state(1, 2, F64), jnp.full((1, 2), 0.5, F64)
+    w_ref = np.full(2, 0.5)
+    theta_ref = np.full(2, 0.7)
+    for k, y in enumerate(ys):
+        st, w = rule.update(st, w, jnp.array([1.0]), jnp.asarray(y), 0.1, lay)
+        w_ref = np.clip(w_ref + 0.1 * 0.01 * y * (y - theta_ref), 0.0, np.inf)
+        theta_ref = np.mean(ys[:k + 1] ** 2, axis=0)
+        np.testing.assert_allclose(st["theta"], theta_ref, rtol=1e-12)
+    np.testing.assert_allclose(np.asarray(w)[0], w_ref, rtol=1e-12)
+
+
+def test_inhibitory_stdp_pair_rule_and_drift():
+    """Spike form: a pre spike depresses by eta (x_post - alpha), a post spike potentiates by eta x_pre;
+    for Poisson trains the mean drift is eta nu_pre 2 tau (nu_post - rho0)."""
+    rule = InhibitorySTDP(eta=0.01, rho0=0.01, tau=20.0, w_min=-1e9)
+    alpha = 2 * 0.01 * 20.0
+    # pre at 1 ms, post at 6 ms: -eta alpha then + eta e^{-5/20}
+    assert pair_dw(rule, [10], [60], 62) == pytest.approx(0.01 * (-alpha + math.exp(-5 / 20)), rel=1e-9)
+    # post at 1 ms, pre at 6 ms: + 0 (no earlier pre) then eta (e^{-5/20} - alpha)
+    assert pair_dw(rule, [60], [10], 62) == pytest.approx(0.01 * (math.exp(-5 / 20) - alpha), rel=1e-9)
+    # mean drift of independent Poisson trains (nu in 1/ms), many synapses in parallel
+    rng = np.random.default_rng(3)
+    n, steps, dt = 400, 20000, 0.1
+    for nu_post in (0.005, 0.02):
+        lay = WeightLayout.of(bc.from_ij(np.arange(n), np.arange(n), n, n))
+        pre = jnp.asarray(rng.random((steps, n)) < 0.01 * dt, F64)
+        post = jnp.asarray(rng.random((steps, n)) < nu_post * dt, F64)
+
+        def body(c, ab):
+            return rule.update(c[0], c[1], ab[0], ab[1], dt, lay), None
+
+        (st, w), _ = jax.lax.scan(body, (rule.init_state(n, n, F64), jnp.zeros(n, F64)), (pre, post))
+        drift = float(np.mean(w)) / (steps * dt)
+        expected = 0.01 * 0.01 * 2 * 20.0 * (nu_post - 0.01)
+        assert drift == pytest.approx(expected, rel=0.15, abs=3e-7), (nu_post, drift, expected)
+
+
+@pytest.mark.parametrize("kind", ["dense", "csr"])
+def test_inhibitory_rate_form(kind):
+    conn = np.ones((2, 3)) if kind == "dense" else bc.from_matrix(np.ones((2, 3)))
+    lay = WeightLayout.of(conn)
+    rule = InhibitorySTDP(eta=0.1, rho0=2.0, form="rate")
+    x, y = jnp.array([1.0, 3.0]), jnp.array([1.0, 2.0, 4.0])
+    w0 = jnp.ones((2, 3)) if kind == "dense" else jnp.ones(6)
+    st, w = rule.update(rule.init_state(2, 3, F64), w0, x, y, 0.5, lay)
+    ref = np.clip(1.0 + 0.5 * 0.1 * (np.outer(x, y) - 2.0 * np.asarray(x)[:, None]), 0.0, np.inf)
+    np.testing.assert_allclose(np.asarray(w).reshape(2, 3), ref, rtol=1e-12)

@@ -32,11 +32,10 @@ from __future__ import annotations
 
 from typing import Any
 
-import equinox as eqx
 import jax.numpy as jnp
 
-from .._errors import check_nonnegative, check_positive, check_probability
 from ..integrators.exp import exprel
+from ..params import Parametrized, param
 
 __all__ = ["TsodyksMarkram", "TsodyksMarkramRate"]
 
@@ -47,7 +46,13 @@ def _decay(dt, tau, dtype):
     return jnp.where(tau > 0, jnp.exp(-dt / jnp.where(tau > 0, tau, 1.0)), 0.0).astype(dtype)
 
 
-class TsodyksMarkram(eqx.Module):
+def _params():
+    return (param(0.15, bound="probability", per_neuron=False, doc="utilisation increment"),
+            param(1500.0, bound="nonnegative", unit="ms", per_neuron=False, doc="facilitation time constant (0: none)"),
+            param(200.0, bound="positive", unit="ms", per_neuron=False, doc="recovery time constant"))
+
+
+class TsodyksMarkram(Parametrized):
     r"""Spike-based Tsodyks--Markram short-term plasticity (see the module equations).
 
     Parameters
@@ -75,14 +80,10 @@ class TsodyksMarkram(eqx.Module):
     0.25
     """
 
-    U: Any = 0.15
-    tau_f: Any = 1500.0
-    tau_d: Any = 200.0
-
-    def __check_init__(self):
-        check_probability("U", self.U, "TsodyksMarkram")
-        check_nonnegative("tau_f", self.tau_f, "TsodyksMarkram", "ms")
-        check_positive("tau_d", self.tau_d, "TsodyksMarkram", "ms")
+    U: Any
+    tau_f: Any
+    tau_d: Any
+    U, tau_f, tau_d = _params()
 
     def init_state(self, n, dtype):
         return {"u": jnp.zeros((n,), dtype), "x": jnp.ones((n,), dtype)}
@@ -105,18 +106,16 @@ class TsodyksMarkram(eqx.Module):
 
     def steady_state(self, interval):
         """Closed-form ``(u_minus, x_minus, efficacy)`` of a regular train with ``interval`` ms."""
-        import math
-
-        D = float(interval)
-        ef = math.exp(-D / self.tau_f) if self.tau_f > 0 else 0.0
-        ed = math.exp(-D / self.tau_d)
+        D = jnp.asarray(interval, jnp.result_type(self.U))
+        ef = _decay(D, self.tau_f, D.dtype)
+        ed = jnp.exp(-D / self.tau_d)
         u_m = self.U * ef / (1 - (1 - self.U) * ef)
         u_p = u_m + self.U * (1 - u_m)
         x_m = (1 - ed) / (1 - (1 - u_p) * ed)
         return u_m, x_m, u_p * x_m
 
 
-class TsodyksMarkramRate(eqx.Module):
+class TsodyksMarkramRate(Parametrized):
     r"""Rate-based Tsodyks--Markram model (mean field; see the module equations).
 
     ``step(state, rate, dt) -> (state, transmitted)`` with ``rate`` in Hz and ``transmitted``
@@ -131,18 +130,14 @@ class TsodyksMarkramRate(eqx.Module):
     >>> for _ in range(1500):
     ...     st, out = m.step(st, jnp.array([20.0]), 1.0)
     >>> u, x, eff = m.steady_state(20.0)
-    >>> round(float(st["x"][0]), 4) == round(x, 4)
+    >>> round(float(st["x"][0]), 4) == round(float(x), 4)
     True
     """
 
-    U: Any = 0.15
-    tau_f: Any = 1500.0
-    tau_d: Any = 200.0
-
-    def __check_init__(self):
-        check_probability("U", self.U, "TsodyksMarkramRate")
-        check_nonnegative("tau_f", self.tau_f, "TsodyksMarkramRate", "ms")
-        check_positive("tau_d", self.tau_d, "TsodyksMarkramRate", "ms")
+    U: Any
+    tau_f: Any
+    tau_d: Any
+    U, tau_f, tau_d = _params()
 
     def init_state(self, n, dtype):
         return {"u": jnp.zeros((n,), dtype), "x": jnp.ones((n,), dtype)}
@@ -151,12 +146,12 @@ class TsodyksMarkramRate(eqx.Module):
         u, x = state["u"], state["x"]
         dtype = u.dtype
         r = jnp.asarray(rate, dtype) / 1000.0  # 1/ms
-        if isinstance(self.tau_f, (int, float)) and self.tau_f == 0:
-            u_new = jnp.zeros_like(u)
-        else:
-            a_u = -1.0 / self.tau_f - self.U * r
-            f_u = -u / self.tau_f + self.U * (1.0 - u) * r
-            u_new = u + dt * exprel(a_u * dt) * f_u
+        # tau_f = 0: no facilitation, u = 0 (a safe tau keeps the unused branch finite)
+        facilitating = self.tau_f > 0
+        tau_f = jnp.where(facilitating, self.tau_f, 1.0)
+        a_u = -1.0 / tau_f - self.U * r
+        f_u = -u / tau_f + self.U * (1.0 - u) * r
+        u_new = jnp.where(facilitating, u + dt * exprel(a_u * dt) * f_u, jnp.zeros_like(u))
         u_plus = u + self.U * (1.0 - u)
         a_x = -1.0 / self.tau_d - u_plus * r
         f_x = (1.0 - x) / self.tau_d - u_plus * x * r
@@ -166,8 +161,8 @@ class TsodyksMarkramRate(eqx.Module):
 
     def steady_state(self, rate):
         """Fixed point ``(u, x, transmitted_rate_hz)`` for a constant ``rate`` (Hz)."""
-        r = float(rate) / 1000.0
-        u = self.U * r * self.tau_f / (1 + self.U * r * self.tau_f) if self.tau_f > 0 else 0.0
+        r = jnp.asarray(rate, jnp.result_type(self.U)) / 1000.0
+        u = self.U * r * self.tau_f / (1 + self.U * r * self.tau_f)     # 0 for tau_f = 0
         u_p = u + self.U * (1 - u)
         x = 1.0 / (1.0 + u_p * r * self.tau_d)
         return u, x, u_p * x * r * 1000.0
