@@ -23,19 +23,19 @@ from __future__ import annotations
 from typing import Any
 
 import equinox as eqx
-import jax
 import jax.numpy as jnp
 import numpy as np
 
-from .._errors import BraindynError, check_finite
+from .._errors import BraindynError
 from ..connect import CSR, ProceduralConn
 from ..network import Projection
-from ..ops import event_matvec
+from ..ops.event import matvec
+from ..params import Parametrized, param
 
 __all__ = ["GapJunction"]
 
 
-class GapJunction(Projection):
+class GapJunction(Projection, Parametrized):
     r"""Electrical coupling :math:`I_i = \sum_j g_{ji} (V_j - V_i)` from ``pre`` to ``post``.
 
     Parameters
@@ -43,35 +43,35 @@ class GapJunction(Projection):
     pre, post : str
         Population names.
     conn : CSR or array
-        Connectivity: a CSR, or a dense ``(n_pre, n_post)`` matrix (its entries multiply ``g``).
+        Connectivity: a CSR, or a dense ``(n_pre, n_post)`` matrix (its entries multiply ``g``;
+        a float array leaf, trainable like ``g``).
     g : float or array
         Conductance (scalar, or per synapse ``(nnz,)`` for a CSR), in the unit that makes
-        :math:`g\,\Delta V` an input current of the postsynaptic model.
+        :math:`g\,\Delta V` an input current of the postsynaptic model. A parameter.
     var : str
         Name of the voltage variable in both populations (``"V"``).
     target : str
         Input of the postsynaptic model that receives the current (``"I"``).
+
+    The voltages are continuous signals: the sums run over every synapse (a matrix--vector
+    product, or a gather/scatter over the CSR), never through the spike kernel.
     """
 
     conn: Any = None
-    g: Any = 1.0
+    g: Any = param(1.0, unit="unit of I per mV", per_neuron=False, doc="gap-junction conductance")
     var: str = eqx.field(static=True, default="V")
-    in_g: Any = None
+    rows: Any = None
 
     def __init__(self, pre, post, conn, g=1.0, *, var="V", target="I"):
         self.pre, self.post, self.target, self.var = pre, post, target, var
         if isinstance(conn, ProceduralConn):
             raise BraindynError("GapJunction does not take a ProceduralConn (gap junctions are few and "
                                 "usually symmetric). Fix: pass conn.to_csr().")
-        check_finite("g", g, "GapJunction")
         if isinstance(conn, CSR):
-            gw = jnp.asarray(g)
-            if gw.ndim not in (0,) and gw.shape != (conn.nnz,):
-                raise BraindynError(f"parameter 'g' of GapJunction has shape {gw.shape}; expected a scalar or "
+            if np.ndim(g) not in (0,) and np.shape(g) != (conn.nnz,):
+                raise BraindynError(f"parameter 'g' of GapJunction has shape {np.shape(g)}; expected a scalar or "
                                     f"({conn.nnz},) (one per synapse). Fix: pass a scalar.")
-            w = np.broadcast_to(np.asarray(g, float), (conn.nnz,))
-            in_g = np.zeros(conn.n_post)
-            np.add.at(in_g, np.asarray(conn.indices), w)
+            self.rows = jnp.asarray(conn.to_ij()[0], jnp.int32)
         else:
             m = np.asarray(conn, float)
             if m.ndim != 2:
@@ -79,17 +79,20 @@ class GapJunction(Projection):
             if np.ndim(g) != 0:
                 raise BraindynError("GapJunction: with a dense conn, 'g' must be a scalar (put per-pair values "
                                     "in the matrix).")
-            conn = jnp.asarray(m)
-            in_g = m.sum(axis=0) * float(g)
+            conn = jnp.asarray(m, jnp.result_type(float))
         self.conn = conn
         self.g = g
-        self.in_g = jnp.asarray(in_g)
 
     def deliver(self, state, pre_state, post_state, t, dt, key=None):
         Vpre, Vpost = pre_state[self.var], post_state[self.var]
         dtype = Vpost.dtype
+        g = jnp.asarray(self.g, dtype)
         if isinstance(self.conn, CSR):
-            coupled = event_matvec(self.conn, Vpre.astype(dtype), jnp.asarray(self.g, dtype))
+            idx = jnp.asarray(self.conn.indices, jnp.int32)
+            coupled = matvec(self.conn, Vpre.astype(dtype), g, rows=self.rows)
+            in_g = jnp.zeros((self.conn.n_post,), dtype).at[idx].add(jnp.broadcast_to(g, idx.shape))
         else:
-            coupled = (Vpre.astype(dtype) @ self.conn.astype(dtype)) * jnp.asarray(self.g, dtype)
-        return state, (coupled - self.in_g.astype(dtype) * Vpost).astype(dtype)
+            m = self.conn.astype(dtype)
+            coupled = (Vpre.astype(dtype) @ m) * g
+            in_g = m.sum(axis=0) * g
+        return state, (coupled - in_g * Vpost).astype(dtype)
