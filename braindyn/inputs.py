@@ -169,7 +169,7 @@ class Sinusoid(Input):
 
     Example
     -------
-    >>> round(float(sinusoidal(2.0, 10.0).at(25.0 - 0.05, 0.1)), 6)
+    >>> round(float(sinusoidal(2.0, 10.0).at(25.0 - 0.05, 0.1)), 3)
     2.0
     """
 
