@@ -24,19 +24,20 @@ def main(argv=None):
     ap.add_argument("--n", type=int, default=4000)
     args = ap.parse_args(argv)
     rss0 = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    net, state = build("coba", n=args.n)
+    net, state, inputs = build("coba", n=args.n)
     t = time.perf_counter()
-    res = bd.run(net, args.duration, 0.1, state0=state, record={"spike": "pop.P.spike"}, progress=False)
+    res = bd.run(net, args.duration, 0.1, state0=state, inputs=inputs, record={"E": "pop.E.spike", "I": "pop.I.spike"},
+                 progress=False)
     wall = time.perf_counter() - t
-    raster = res["spike"]
+    rasters = (res["E"], res["I"])
     out = {
         "n": args.n,
         "duration_ms": args.duration,
         "steps": res.n_steps,
-        "raster_mb": raster.packed.nbytes / 2**20,
+        "raster_mb": sum(r.packed.nbytes for r in rasters) / 2**20,
         "dense_bool_mb": res.n_steps * args.n / 2**20,
-        "spike_count": int(raster.counts().sum()),
-        "rate_hz": res.rate_hz("spike"),
+        "spike_count": int(sum(r.counts().sum() for r in rasters)),
+        "rate_hz": sum(r.counts().sum() for r in rasters) / args.n / (args.duration / 1000.0),
         "wall_s": round(wall, 2),
         "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
         "rss_before_mb": round(rss0, 1),

@@ -1,10 +1,17 @@
 """``braindyn bench NAME``: build, compile and time a benchmark network (COBA, CUBA, COBA-HH).
 
+The networks are the user-built ones of :mod:`braindyn.models.benchmarks` (public neurons,
+projections and connectivity; no benchmark-only code), and they are run the way a user runs
+them: ``via="simulate"`` (default) compiles ``bd.simulate(network, state0, n_steps, dt,
+inputs=..., record=..., unroll=...)`` with ``jax.jit`` ahead of time and calls the compiled
+function; ``via="run"`` calls ``bd.run(network, duration, state0=..., inputs=..., record=...)``
+(the checked, chunked runner: finiteness checks and records moved to the host included).
+
 Timing protocol (the peers' protocol, see ``benchmarks/README.md``):
 
 * ``build_s`` — constructing the connectivity, the network and its initial state (host side);
 * ``compile_s`` — tracing, lowering and XLA compilation of the whole run (one ``lax.scan``),
-  ahead of time, so no run pays for it;
+  ahead of time, so no run pays for it (``via="run"``: the first call minus the fastest later one);
 * ``run_s`` — the simulation alone, after compilation: the minimum over ``repeats`` runs of
   the compiled function on the same initial state (``run_s_all`` lists them all);
 * ``run_cpu_s_all`` — CPU seconds (all threads) of each run, a companion robust to other load;
@@ -55,9 +62,14 @@ def _kernel_name():
     return "ffi" if (on_cpu and ffi_available()) else "jax"
 
 
+def _spike_count(state):
+    """Total spikes of the step over all populations (the benchmark's only record)."""
+    return {"n": sum(jnp.sum(s["spike"] > 0, dtype=jnp.int32) for s in state["pop"].values())}
+
+
 def run_benchmark(name: str, n: int = 4000, duration: float = 1000.0, repeats: int = 3, *, seed: int = 1,
-                  dtype=None, storage: str = "csr", dt: float | None = None, fused: bool | None = None,
-                  unroll: int = 2) -> dict:
+                  dtype=None, storage: str = "csr", dt: float | None = None, unroll: int = 2,
+                  via: str = "simulate") -> dict:
     """Build, compile and run the benchmark ``name``; return the timings and the firing rate.
 
     Parameters
@@ -77,22 +89,25 @@ def run_benchmark(name: str, n: int = 4000, duration: float = 1000.0, repeats: i
         Connectivity storage (see :func:`braindyn.models.benchmarks.build`).
     dt : float, optional
         Step (ms); default the benchmark's 0.1.
-    fused : bool, optional
-        One projection for both synapse types (default for CSR; see ``build``).
     unroll : int
         Steps per loop iteration of the compiled scan (2 by default: it halves the loop's
         per-step overhead, which dominates small networks such as CUBA on the CPU).
+    via : {"simulate", "run"}
+        Time ``jax.jit(bd.simulate)`` compiled ahead of time (default), or ``bd.run``.
 
     Returns
     -------
     dict with ``name, n, duration_ms, dt_ms, n_steps, n_synapses, build_s, compile_s, run_s,
-    run_s_all, rate_hz, spikes, peak_rss_mb, precision, kernel, storage, backend``.
+    run_s_all, run_cpu_s_all, rate_hz, spikes, peak_rss_mb, precision, kernel, storage, backend,
+    unroll, via``.
     """
+    from .run import run as _run
     from .models import benchmarks as B
 
     check_choice("benchmark", name, B.NAMES, "braindyn bench")
+    check_choice("via", via, ("simulate", "run"), "braindyn bench")
     check_positive("duration", duration, "braindyn bench", "ms")
-    if not isinstance(repeats, int) or repeats < 1:
+    if not isinstance(repeats, int) or isinstance(repeats, bool) or repeats < 1:
         raise BraindynError(f"'repeats' of braindyn bench must be an integer >= 1, got {repeats!r}. Fix: --repeats 3.")
     dt = B.DT if dt is None else float(dt)
     n_steps = int(round(duration / dt))
@@ -100,40 +115,54 @@ def run_benchmark(name: str, n: int = 4000, duration: float = 1000.0, repeats: i
         raise BraindynError(f"duration={duration} ms is shorter than one step ({dt} ms). Fix: e.g. --duration 1000.")
 
     t0 = time.perf_counter()
-    net, state0 = B.build(name, n, seed=seed, dtype=dtype, storage=storage, fused=fused)
-    params, static = eqx.partition(net, eqx.is_array)
-    jax.block_until_ready((params, state0))
+    net, state0, inputs = B.build(name, n, seed=seed, dtype=dtype, storage=storage)
+    jax.block_until_ready(([x for x in jax.tree.leaves(net) if isinstance(x, jax.Array)], state0))
     build_s = time.perf_counter() - t0
 
-    def go(params, state):
-        model = eqx.combine(params, static)
-        final, rec, _ = simulate(model, state, n_steps, dt,
-                                 record=lambda s: {"n": jnp.sum(s["pop"]["P"]["spike"] > 0, dtype=jnp.int32)},
-                                 unroll=unroll)
-        return final, rec["n"]
-
-    t0 = time.perf_counter()
-    compiled = jax.jit(go).lower(params, state0).compile()
-    compile_s = time.perf_counter() - t0
-
     runs, cpus, spikes = [], [], None
-    for _ in range(repeats):
-        t0, c0 = time.perf_counter(), time.process_time()
-        final, counts = compiled(params, state0)
-        jax.block_until_ready((final, counts))
-        runs.append(time.perf_counter() - t0)
-        cpus.append(time.process_time() - c0)
-        if spikes is None:
-            spikes = int(np.asarray(counts, np.int64).sum())
+    if via == "simulate":
+        params, static = eqx.partition(net, eqx.is_array)
+
+        def go(params, state):
+            final, rec, _ = simulate(eqx.combine(params, static), state, n_steps, dt, inputs=inputs,
+                                     record=_spike_count, unroll=unroll)
+            return final, rec["n"]
+
+        t0 = time.perf_counter()
+        compiled = jax.jit(go).lower(params, state0).compile()
+        compile_s = time.perf_counter() - t0
+        for _ in range(repeats):
+            t0, c0 = time.perf_counter(), time.process_time()
+            final, counts = compiled(params, state0)
+            jax.block_until_ready((final, counts))
+            runs.append(time.perf_counter() - t0)
+            cpus.append(time.process_time() - c0)
+            if spikes is None:
+                spikes = int(np.asarray(counts, np.int64).sum())
+    else:
+        first = None
+        for i in range(repeats + 1):
+            t0, c0 = time.perf_counter(), time.process_time()
+            res = _run(net, n_steps * dt, dt, state0=state0, inputs=inputs, record=_spike_count, unroll=unroll,
+                       progress=False)
+            wall, cpu = time.perf_counter() - t0, time.process_time() - c0
+            if i == 0:
+                first = wall
+                spikes = int(np.asarray(res["n"], np.int64).sum())
+            else:
+                runs.append(wall)
+                cpus.append(cpu)
+        compile_s = max(first - min(runs), 0.0)
     nsyn = 0
     for pr in net.projections.values():
         c = pr.conn
         nsyn += int(c.nnz) if hasattr(c, "nnz") else int(np.count_nonzero(np.asarray(c))) if hasattr(c, "shape") else 0
+    first_pop = next(iter(state0["pop"].values()))
     return {
         "name": name, "n": n, "duration_ms": float(n_steps * dt), "dt_ms": dt, "n_steps": n_steps,
         "n_synapses": nsyn, "build_s": build_s, "compile_s": compile_s, "run_s": min(runs), "run_s_all": runs,
         "run_cpu_s_all": cpus,
         "rate_hz": spikes / n / (n_steps * dt / 1000.0), "spikes": spikes, "peak_rss_mb": peak_rss_mb(),
-        "precision": str(jnp.dtype(state0["pop"]["P"]["V"].dtype)), "kernel": _kernel_name(),
-        "storage": storage, "backend": jax.default_backend(), "unroll": unroll,
+        "precision": str(jnp.dtype(first_pop["V"].dtype)), "kernel": _kernel_name(),
+        "storage": storage, "backend": jax.default_backend(), "unroll": unroll, "via": via,
     }

@@ -96,7 +96,8 @@ def _cmd_bench(args):
         from . import bench
     except ImportError as err:  # pragma: no cover - present once the benchmark module lands
         raise SystemExit(f"braindyn: benchmarks are not available in this installation ({err})")
-    out = bench.run_benchmark(args.name, n=args.n, duration=args.duration, repeats=args.repeats, unroll=args.unroll)
+    out = bench.run_benchmark(args.name, n=args.n, duration=args.duration, repeats=args.repeats, unroll=args.unroll,
+                              storage=args.storage, via=args.via)
     out = _jsonable(out)
     if args.json:
         print(json.dumps(out))
@@ -120,12 +121,16 @@ def build_parser():
     p.add_argument("--plot", metavar="FILE.png", help="write the entry's figure")
     p.add_argument("--json", action="store_true", help="print one JSON object of the key figures")
     p.set_defaults(func=_cmd_run)
-    p = sub.add_parser("bench", help="build, compile and run a benchmark network (coba, cuba, cobahh)")
-    p.add_argument("name")
+    p = sub.add_parser("bench", help="build, compile and run a benchmark network (coba, cuba, cobahh), built from "
+                                     "public blocks and timed through bd.simulate (or bd.run)")
+    p.add_argument("name", help="coba, cuba or cobahh")
     p.add_argument("--n", type=int, default=4000, help="number of neurons")
     p.add_argument("--duration", type=float, default=1000.0, help="simulated time (ms)")
     p.add_argument("--repeats", type=int, default=3, help="timed runs after compilation")
     p.add_argument("--unroll", type=int, default=2, help="steps per loop iteration of the compiled scan")
+    p.add_argument("--storage", default="csr", help="connectivity: csr, procedural, csr-procedural, dense-procedural")
+    p.add_argument("--via", default="simulate", choices=("simulate", "run"),
+                   help="time jax.jit(bd.simulate) compiled ahead of time (default) or bd.run")
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=_cmd_bench)
     return ap

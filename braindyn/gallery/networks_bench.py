@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import jax
-import jax.numpy as jnp
 import numpy as np
 
 from .. import connect as bc
@@ -47,11 +46,9 @@ def ei_balance(seed: int = 0, n_e: int = 3200, n_i: int = 800, p: float = 0.02, 
         projs[a + b] = SynapticProjection(a, b, conn, g_e if a == "E" else g_i, syn, out)
     net = Network(pops, projs)
     key = jax.random.PRNGKey(seed)
-    st = net.init_state(key=key, dtype=dtype)
-    for i, name in enumerate(("E", "I")):
-        V = -60.0 + 4.0 * jax.random.normal(jax.random.fold_in(key, 100 + i), (pops[name].n,))
-        st["pop"][name]["V"] = V.astype(st["pop"][name]["V"].dtype)
-    return net, st
+    V0 = {name: {"V": -60.0 + 4.0 * jax.random.normal(jax.random.fold_in(key, 100 + i), (pops[name].n,))}
+          for i, name in enumerate(("E", "I"))}
+    return net, net.init_state(key=key, dtype=dtype, **V0)
 
 
 def _raster_report(res, names, params, extra=None):
@@ -83,13 +80,13 @@ def _ei(p):
 def _coba(p):
     from ..models.benchmarks import build
 
-    net, st = build("coba", p["n"], seed=p["seed"])
-    res = run(net, p["duration"], p["dt"], state0=st, record=["pop.P.spike"], key=p["seed"])
-    rep = _raster_report(res, ("P",), p)
-    rep.figures["rate_hz"] = rep.figures.pop("rate_P_hz")
-    rep.figures["spike_count"] = rep.figures.pop("spike_count_P")
-    rep.data["rasters"] = {"all": rep.data["rasters"].pop("P")}
-    rep.data["rates"] = {"all": rep.data["rates"].pop("P")}
+    net, st, inputs = build("coba", p["n"], seed=p["seed"])
+    res = run(net, p["duration"], p["dt"], state0=st, inputs=inputs, record=["pop.E.spike", "pop.I.spike"],
+              key=p["seed"])
+    rep = _raster_report(res, ("E", "I"), p)
+    n_e, n_i = net.populations["E"].n, net.populations["I"].n
+    rep.figures["rate_hz"] = round((rep.figures["rate_E_hz"] * n_e + rep.figures["rate_I_hz"] * n_i) / (n_e + n_i), 4)
+    rep.figures["spike_count"] = rep.figures["spike_count_E"] + rep.figures["spike_count_I"]
     return rep
 
 
@@ -126,7 +123,8 @@ ENTRIES = [
     ),
     Entry(
         name="coba",
-        summary="COBA benchmark network (Brette et al. 2007): 4000 LIF, conductance-based synapses (raster, rate)",
+        summary="COBA benchmark network (Brette et al. 2007): 3200 E + 800 I LIF, conductance-based synapses "
+                "(raster, rates)",
         defaults=dict(duration=200.0, dt=0.1, seed=1, n=4000),
         compute=_coba,
         plot=lambda r, p: _plot(r, p, "COBA benchmark"),
