@@ -225,3 +225,43 @@ def test_wilson_cowan_against_solve_ivp():
 def test_bad_parameters_raise(make):
     with pytest.raises(bd.BraindynError):
         make()
+
+
+# ---- conductance inputs: I(V) = gE - g V evaluated inside the vector field ---------------------
+def _scan(model, inputs, steps, dt=0.05):
+    """Spike count and final V of ``model`` under fixed ``inputs`` (own loop: the model alone)."""
+    s0 = model.init_state()
+
+    def body(s, k):
+        s, _ = model.step(s, inputs, k * dt, dt, None)
+        return s, s["spike"]
+
+    final, spikes = jax.lax.scan(body, s0, np.arange(steps))
+    return np.asarray(spikes), np.asarray(final["V"])
+
+
+@pytest.mark.parametrize("method", ["exp_euler", "rk4"])
+def test_conductance_input_is_an_extra_leak(method):
+    """A Conductance(g, E) input and a Leak(g, E) channel are the same term of the equation,
+    so the neurons integrate identically (the input is resolved at the V of every stage)."""
+    from braindyn.core import Conductance
+
+    g = np.array([0.5, 1.5])
+    syn = Conductance.of(g, 0.0) + 2.0  # an excitatory conductance plus a current
+    for base in (lambda **k: HH(**k), lambda **k: ConductanceNeuron({"Na": ch.INa_HH(), "K": ch.IK_HH(),
+                                                                     "L": ch.Leak()}, **k)):
+        a = _scan(base(n=2, method=method, V_init=-65.0), {"I": syn}, 1000)
+        ref = ConductanceNeuron({"Na": ch.INa_HH(), "K": ch.IK_HH(), "L": ch.Leak(), "S": ch.Leak(g=g, E=0.0)},
+                                n=2, method=method, V_init=-65.0)
+        b = _scan(ref, {"I": 2.0}, 1000)
+        np.testing.assert_array_equal(a[0], b[0])
+        np.testing.assert_allclose(a[1], b[1], rtol=1e-9, atol=1e-9)
+        assert a[0].sum(0).min() >= 1  # the conductance drives both neurons to fire
+    # the same for a reset neuron: tau V' = -(V - V_rest) + R (gE - g V) is a LIF with another leak
+    # (exact for exponential Euler, whose linearisation sees the -g V term)
+    g = np.array([0.2, 0.1])
+    lif = bd.neurons.LIF(n=2, tau=10.0, V_th=20.0, method=method)
+    s, V = _scan(lif, {"I": Conductance.of(g, 60.0)}, 400, dt=0.1)
+    V_inf = 60.0 * g / (1 + g)  # 10 and 5.45 mV, below V_th: no spike
+    assert s.sum() == 0
+    np.testing.assert_allclose(V, V_inf + (-5.0 - V_inf) * np.exp(-40.0 * (1 + g) / 10.0), atol=1e-7)

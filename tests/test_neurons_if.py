@@ -176,6 +176,62 @@ def test_gif_against_solve_ivp_bursting():
     assert_spikes_match(t, ref, 0.005)
 
 
+def gif_book_numpy(p, I_of_t, T, dt, rule):
+    """The GIF in the book's update order, in NumPy: every variable advanced by exponential Euler
+    (exact for each linear equation with the others held), then the spike test of the new V against
+    the threshold of the previous step ("previous") or the new one ("current"), then the reset.
+    Returns the spike times (end of the step)."""
+    phi = lambda lam: (np.exp(lam * dt) - 1.0) / lam  # the step of x' = lam x + c, times x' at its start
+    I1 = I2 = 0.0
+    V, th = p["V_rest"], p["theta_inf"]
+    out = []
+    for k in range(int(round(T / dt))):
+        I = I_of_t((k + 0.5) * dt)
+        dI1, dI2 = -p["k1"] * I1, -p["k2"] * I2
+        dV = (-(V - p["V_rest"]) + p["R"] * (I1 + I2 + I)) / p["tau"]
+        dth = p["a"] * (V - p["V_rest"]) - p["b"] * (th - p["theta_inf"])
+        I1n, I2n = I1 + phi(-p["k1"]) * dI1, I2 + phi(-p["k2"]) * dI2
+        Vn, thn = V + phi(-1.0 / p["tau"]) * dV, th + phi(-p["b"]) * dth
+        if Vn > (th if rule == "previous" else thn):
+            out.append((k + 1) * dt)
+            I1n, I2n = p["R1"] * I1n + p["A1"], p["R2"] * I2n + p["A2"]
+            Vn, thn = p["V_reset"], max(p["theta_reset"], thn)
+        I1, I2, V, th = I1n, I2n, Vn, thn
+    return np.array(out)
+
+
+GIF_DEFAULTS = dict(V_rest=-70.0, V_reset=-70.0, theta_inf=-50.0, theta_reset=-60.0, R=20.0, tau=20.0, a=0.0,
+                    b=0.01, k1=0.2, k2=0.02, R1=0.0, R2=1.0, A1=0.0, A2=0.0)
+
+
+@pytest.mark.parametrize("pattern", ["hyperpolarization_induced_spiking", "rebound_burst", "spike_latency"])
+def test_gif_threshold_rules_against_the_book_order(pattern):
+    """threshold_rule="previous" is the book's (and BrainPy's) test of the new V against the old
+    threshold, "current" braindyn's test against the new one; each matches its NumPy
+    reimplementation spike for spike, and the two differ where the threshold moves fast."""
+    entry = bd.neurons.if_family.GIF_FEATURES.get(pattern) or bd.neurons.if_family.GIF_PATTERNS[pattern]
+    p = {**GIF_DEFAULTS, **entry["params"]}
+    vals, durs = entry["stim"]
+    edges = np.cumsum(durs)
+    I_of_t = lambda t: vals[min(int(np.searchsorted(edges, t, side="right")), len(vals) - 1)]
+    T = float(sum(durs))
+    stim = bd.inputs.section(vals, durs)
+    times = {}
+    for rule in ("current", "previous"):
+        ref = gif_book_numpy(p, I_of_t, T, 0.1, rule)
+        t = bd.run(GIF.preset(pattern, threshold_rule=rule), T, 0.1, inputs=stim, record="spike").spike_times()
+        assert len(ref) >= 1
+        np.testing.assert_allclose(t, ref, atol=1e-6, err_msg=rule)
+        times[rule] = ref
+    d = times["previous"][0] - times["current"][0]
+    assert 0.05 < abs(d) < 1.0, d  # first spikes differ by one to a few steps (0.6 ms for rebound_burst)
+
+
+def test_gif_threshold_rule_is_checked():
+    with pytest.raises(bd.BraindynError, match="threshold_rule"):
+        GIF(threshold_rule="old")
+
+
 def test_gif_subthreshold_exact():
     # below threshold V relaxes exponentially: V = V_rest + R I (1 - e^{-t/tau})
     res = bd.run(GIF(), 100.0, inputs=0.5, record="V", check_finite=False)

@@ -505,10 +505,11 @@ class GIF(SpikingNeuron):
     (``threshold_rule``): ``"current"`` (default) compares the new :math:`V(t+\\Delta t)` with the new
     :math:`\\Theta(t+\\Delta t)`, the condition of the continuous model at the end of the step;
     ``"previous"`` compares the new :math:`V(t+\\Delta t)` with :math:`\\Theta(t)`, the threshold of
-    the previous step, as in the book's code and BrainPy's ``Gif``. When the threshold rises
-    with :math:`V` (``a > 0``) the two rules put a spike up to a few steps apart (0.6 ms for
-    the class 2 preset at dt = 0.1 ms); both converge to the same model as
-    :math:`\\Delta t \\to 0`. With :math:`C = 1` the paper's :math:`G/C = 0.05` /ms is
+    the previous step, as in the book's code and BrainPy's ``Gif``. Where the threshold moves
+    in the step of the crossing (``a != 0``) the two rules put a spike one or more steps apart
+    (the first spike of ``rebound_burst`` by 0.6 ms at dt = 0.1 ms; earlier with
+    ``"previous"`` when the threshold rises, later when it falls); both converge to the same
+    model as :math:`\\Delta t \\to 0`. With :math:`C = 1` the paper's :math:`G/C = 0.05` /ms is
     :math:`\\tau = 20` ms and :math:`R = 1/G = 20`. :meth:`preset` builds the behaviours of
     :data:`GIF_PATTERNS` and :data:`GIF_FEATURES` (Mihalas & Niebur 2009, Table 1: tonic and
     phasic spiking and bursting, adaptation, mixed mode, latency, class 1 and 2 excitability,
