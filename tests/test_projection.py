@@ -185,3 +185,138 @@ def test_conn_population_mismatch_and_bad_arguments():
     net = bd.Network({"A": bd.neurons.LIF(n=4)}, {"p": proj})
     with pytest.raises(BraindynError, match="dt=0.05"):
         bd.run(net, 1.0, 0.05, check_finite=False)
+
+
+# ------------------------------------------------------------------------------- grouped delivery
+def coba_like(n_e=160, n_i=40, p=0.1, seed=0, extra=False):
+    """Two LIF populations, four CSR projections (E->E, E->I share pre and delay: one group; so do
+    I->E and I->I), conductance outputs. ``extra`` adds projections that must stay ungrouped."""
+    from braindyn.synapses import ConductanceOutput
+
+    lif = dict(V_rest=-60.0, V_reset=-60.0, V_th=-50.0, tau=20.0, t_ref=5.0)
+    pops = {"E": bd.neurons.LIF(n=n_e, **lif), "I": bd.neurons.LIF(n=n_i, **lif)}
+    projs = {}
+    for k, (a, b) in enumerate([("E", "E"), ("E", "I"), ("I", "E"), ("I", "I")]):
+        conn = bc.fixed_prob(pops[a].n, pops[b].n, p, seed=seed * 10 + k)
+        syn, E = (Exponential(5.0), 0.0) if a == "E" else (Exponential(10.0), -80.0)
+        projs[a + b] = SynapticProjection(a, b, conn, 0.6 if a == "E" else 6.7, syn, ConductanceOutput(E=E),
+                                          delay=0.2)
+    if extra:
+        conn = bc.fixed_prob(n_e, n_i, p, seed=99)
+        projs["EI_stp"] = SynapticProjection("E", "I", conn, 0.3, Exponential(5.0), delay=0.2,
+                                             stp=TsodyksMarkram(U=0.3, tau_f=50.0, tau_d=100.0))
+        projs["EI_delay"] = SynapticProjection("E", "I", conn, 0.3, Exponential(5.0), delay=0.5)
+        projs["EI_pw"] = SynapticProjection("E", "I", conn, np.full(conn.nnz, 0.1), Exponential(5.0), delay=0.2)
+    return pops, dict(sorted(projs.items()))
+
+
+def run_with_deliver_all(pops, projs, group, n_steps=600, dt=0.1, seed=0):
+    """The network's step written out with deliver_all (phase 1), as the Network does."""
+    from braindyn.synapses.fused import deliver_all
+
+    rng = np.random.default_rng(seed)
+    pstate = {k: m.init_state(dtype=jnp.float64) for k, m in pops.items()}
+    for k in pstate:
+        pstate[k]["V"] = jnp.asarray(rng.uniform(-60, -50, pops[k].n))
+    sstate = {k: pr.init_state(pops[pr.pre], pops[pr.post], dtype=jnp.float64) for k, pr in projs.items()}
+
+    def step(carry, i):
+        ps, ss = carry
+        ss, contrib = deliver_all(projs, ss, ps, i * dt, dt, {k: None for k in projs}, group=group)
+        received = {k: {} for k in pops}
+        for k, pr in projs.items():
+            acc = received[pr.post]
+            acc[pr.target] = acc[pr.target] + contrib[k] if pr.target in acc else contrib[k]
+        new = {}
+        for k, m in pops.items():
+            inp = dict(received[k])
+            inp["I"] = inp["I"] + 14.0 if "I" in inp else 14.0
+            new[k] = m.step(ps[k], inp, i * dt, dt)[0]
+        return (new, ss), (new["E"]["spike"], new["I"]["spike"], ss)
+
+    return jax.jit(lambda c: jax.lax.scan(step, c, jnp.arange(n_steps)))((pstate, sstate))[1]
+
+
+def test_plan_groups_projections_sharing_pre_signal_delay_and_storage():
+    from braindyn.synapses.fused import plan
+
+    pops, projs = coba_like(extra=True)
+    assert [sorted(g) for g in plan(projs)] == [["EE", "EI"], ["IE", "II"]]
+
+
+def test_merged_csr_is_the_column_wise_concatenation():
+    from braindyn.synapses.fused import HostCSR, merge_csr
+
+    a, b, c = bc.fixed_prob(30, 20, 0.2, seed=1), bc.fixed_prob(30, 7, 0.5, seed=2), bc.fixed_prob(30, 11, 0.1, seed=3)
+    merged, offsets = merge_csr(tuple(HostCSR.of(x) for x in (a, b, c)))
+    assert offsets == (0, 20, 27) and merged.n_post == 38
+    np.testing.assert_array_equal(merged.to_dense(), np.hstack([a.to_dense(), b.to_dense(), c.to_dense()]))
+    assert merged.max_row == int(np.diff(np.asarray(merged.indptr)).max())
+    # cached by content: an equal CSR built again maps to the same merged object
+    again = merge_csr(tuple(HostCSR.of(x) for x in (bc.fixed_prob(30, 20, 0.2, seed=1), b, c)))
+    assert again[0] is merged
+
+
+@pytest.mark.parametrize("extra", [False, True])
+def test_grouped_delivery_equals_ungrouped(extra):
+    pops, projs = coba_like(extra=extra)
+    ref = run_with_deliver_all(pops, projs, group=False)
+    got = run_with_deliver_all(pops, projs, group=True)
+    assert np.asarray(ref[0]).sum() > 50  # the network is active
+    np.testing.assert_array_equal(np.asarray(got[0]), np.asarray(ref[0]))
+    np.testing.assert_array_equal(np.asarray(got[1]), np.asarray(ref[1]))
+    for name in projs:  # every projection state (delay buffers, conductances) equal
+        for a, b in zip(jax.tree.leaves(got[2][name]), jax.tree.leaves(ref[2][name])):
+            np.testing.assert_allclose(np.asarray(a), np.asarray(b), rtol=1e-13, atol=1e-13)
+
+
+def test_grouped_delivery_inside_the_network_run_equals_a_network_without_groups():
+    """Whatever path the Network takes, its run equals the ungrouped reference written out above."""
+    pops, projs = coba_like()
+    ref = run_with_deliver_all(pops, projs, group=False, n_steps=400)
+    net = bd.Network(pops, projs)
+    st = net.init_state(dtype=jnp.float64)
+    rng = np.random.default_rng(0)
+    for k in pops:
+        st["pop"][k]["V"] = jnp.asarray(rng.uniform(-60, -50, pops[k].n))
+    res = bd.run(net, 40.0, 0.1, state0=st, inputs={"E": 14.0, "I": 14.0}, record=["pop.E.spike", "pop.I.spike"],
+                 check_finite=False)
+    np.testing.assert_array_equal(np.asarray(res["pop.E.spike"]), np.asarray(ref[0]) > 0)
+    np.testing.assert_array_equal(np.asarray(res["pop.I.spike"]), np.asarray(ref[1]) > 0)
+
+
+# ------------------------------------------------------------------------------- parameters
+def test_weights_and_dense_matrices_are_trainable_leaves_csr_indices_are_frozen():
+    import equinox as eqx
+
+    dense = SynapticProjection("A", "B", np.array([[0, 1], [1, 1]]), 0.5)
+    assert dense.conn.dtype.kind == "f" and dense.weight.dtype.kind == "f"
+    csr = bc.fixed_prob(10, 10, 0.3, seed=0)
+    sparse = SynapticProjection("A", "B", csr, np.full(csr.nnz, 0.2), Exponential(4.0))
+    params, _ = eqx.partition(sparse, eqx.is_inexact_array)
+    leaves = jax.tree.leaves(params)
+    assert any(x.shape == (csr.nnz,) for x in leaves)  # per-synapse weights
+    assert not any(jnp.issubdtype(x.dtype, jnp.integer) for x in leaves)
+    assert np.asarray(sparse.conn.indices).dtype.kind == "i"
+    names = [p.name for p in bd.params.describe(sparse)]
+    assert "weight" in names
+    # a new weight value does not change the structure (no recompilation)
+    other = SynapticProjection("A", "B", csr, np.full(csr.nnz, 0.7), Exponential(4.0))
+    assert jax.tree.structure(other) == jax.tree.structure(sparse)
+
+
+def test_bad_pre_range_and_weight_raise():
+    conn = bc.from_ij([0], [1], 4, 4)
+    with pytest.raises(BraindynError, match="pre_range"):
+        SynapticProjection("A", "A", conn, 1.0, pre_range=(5, 2))
+    with pytest.raises(BraindynError, match="pre_range"):
+        SynapticProjection("A", "A", conn, 1.0, pre_range=(2, 2))
+    with pytest.raises(BraindynError, match="pre_range"):
+        SynapticProjection("A", "A", conn, 1.0, pre_range=(0, 5))
+    with pytest.raises(BraindynError, match="pre_range"):
+        SynapticProjection("A", "A", conn, 1.0, pre_range="all")
+    with pytest.raises(BraindynError, match="weight"):
+        SynapticProjection("A", "A", conn, float("nan"))
+    with pytest.raises(BraindynError, match="weight"):
+        SynapticProjection("A", "A", conn, "0.5")
+    assert SynapticProjection("A", "A", conn, 1.0, pre_range=(1, 4)).pre_range == (1, 4)

@@ -237,6 +237,11 @@ class SynapticProjection(Projection, Parametrized):
         else:
             self._setup_het_delay(d)
         # ---- plasticity and continuous propagation over a CSR (both need each synapse's pre index)
+        if factor is not None and (plasticity is None or not getattr(plasticity, "uses_factor", True)):
+            what = "no plasticity rule" if plasticity is None else f"the rule {type(plasticity).__name__}"
+            raise BraindynError(f"{_OWNER}: factor={factor!r} names a third factor, but {what} does not read one "
+                                f"(uses_factor is False). Fix: drop factor=, or use a rule that takes a third "
+                                f"factor (reward, teacher, error).")
         if plasticity is not None:
             from ..plasticity._layout import WeightLayout
 
