@@ -64,6 +64,7 @@ class GapJunction(Projection, Parametrized):
 
     def __init__(self, pre, post, conn, g=1.0, *, var="V", target="I"):
         self.pre, self.post, self.target, self.var = pre, post, target, var
+        self.rows = None
         if isinstance(conn, ProceduralConn):
             raise BraindynError("GapJunction does not take a ProceduralConn (gap junctions are few and "
                                 "usually symmetric). Fix: pass conn.to_csr().")

@@ -190,6 +190,8 @@ class SynapticProjection(Projection, Parametrized):
                  signal: str = "spike", event: Optional[bool] = None, learn_pre: str = "spike",
                  learn_post: str = "spike", factor: Optional[str] = None):
         self.pre, self.post, self.target = pre, post, target
+        # every field is assigned here (equinox flattens the instance's fields, not class defaults)
+        self.layout = self.rows = self.conn_delayed = self.delay_spec = self.host = None
         if not isinstance(channels, int) or isinstance(channels, bool) or channels < 1:
             raise BraindynError(f"parameter 'channels' of {_OWNER} must be a positive integer, got {channels!r}.")
         self.channels = channels
