@@ -92,9 +92,9 @@ class SpikeTimeGroup(Dynamics):
     """Neurons that fire at given times.
 
     Neuron ``indices[k]`` fires at ``times[k]`` (ms): the spike is emitted by the step that
-    contains the time, :math:`t \\le t_k < t + \\Delta t` (steps start at multiples of
-    :math:`\\Delta t`), so with ``time_label="start"`` a run reports ``times`` rounded down to
-    the grid. Each step compares all events (cost proportional to their number).
+    contains the time, :math:`t \\le t_k < t + \\Delta t` (within :math:`10^{-4}\\Delta t`, for
+    times written in decimal), so with ``time_label="start"`` a run reports ``times`` rounded
+    down to the grid of steps. Each step compares all events (cost proportional to their number).
 
     Parameters
     ----------
