@@ -54,7 +54,19 @@ def delay_steps(delay, dt, owner="SynapticProjection"):
 
 
 class HomogeneousDelay(eqx.Module):
-    """Ring buffer delaying a presynaptic vector by ``steps`` steps (``steps = 0``: no buffer)."""
+    r"""Ring buffer delaying a presynaptic vector by ``steps`` steps (``steps = 0``: no buffer):
+    :math:`x^{out}_n = x^{in}_{n - d}`. ``steps`` is structure (static).
+
+    Example
+    -------
+    >>> import jax.numpy as jnp
+    >>> dl = HomogeneousDelay(steps=1)
+    >>> st = dl.init_state(2, jnp.float32)
+    >>> st, a = dl(st, jnp.array([1.0, 2.0]))
+    >>> st, b = dl(st, jnp.array([0.0, 0.0]))
+    >>> a.tolist(), b.tolist()
+    ([0.0, 0.0], [1.0, 2.0])
+    """
 
     steps: int = eqx.field(static=True)
 
@@ -75,10 +87,24 @@ class HomogeneousDelay(eqx.Module):
 
 
 class HeterogeneousDelay(eqx.Module):
-    """Postsynaptic buffer of future inputs for per-synapse delays (``max_steps`` >= 1).
+    r"""Postsynaptic buffer of future inputs for per-synapse delays (``max_steps`` >= 1):
+    :math:`a_{i}(t_n) = \sum_{k:\, i_k = i} w_k\, x_{j_k}(t_{n - d_k})`.
 
     ``__call__(state, contrib)`` takes the ``(max_steps + 1, n_post)`` contributions of the spikes
     sent now (row ``d``: what arrives in ``d`` steps) and returns what arrives now.
+
+    Example
+    -------
+    >>> import jax.numpy as jnp
+    >>> dl = HeterogeneousDelay(max_steps=2, n_post=1)
+    >>> st = dl.init_state(1, jnp.float32)
+    >>> st, now = dl(st, jnp.array([1.0, 0.0, 5.0]))      # 1 now, 5 in two steps
+    >>> outs = [float(now[0])]
+    >>> for _ in range(2):
+    ...     st, now = dl(st, jnp.zeros(3))
+    ...     outs.append(float(now[0]))
+    >>> outs
+    [1.0, 0.0, 5.0]
     """
 
     max_steps: int = eqx.field(static=True)

@@ -55,6 +55,14 @@ class GapJunction(Projection, Parametrized):
 
     The voltages are continuous signals: the sums run over every synapse (a matrix--vector
     product, or a gather/scatter over the CSR), never through the spike kernel.
+
+    Example
+    -------
+    >>> import jax.numpy as jnp, braindyn.connect as bc
+    >>> gj = GapJunction("A", "A", bc.from_ij([0, 1], [1, 0], 2, 2), g=0.5)
+    >>> V = {"V": jnp.array([-50.0, -70.0])}
+    >>> gj.deliver({}, V, V, 0.0, 0.1)[1].tolist()          # 0.5 (V_other - V_self)
+    [-10.0, 10.0]
     """
 
     conn: Any = None
