@@ -65,8 +65,9 @@ class HostCSR:
     __slots__ = ("indptr", "indices", "n_pre", "n_post", "digest")
 
     def __init__(self, indptr, indices, n_pre, n_post):
-        self.indptr = np.asarray(indptr, np.int64)
-        self.indices = np.asarray(indices, np.int64)
+        # references, not copies, when the CSR already holds NumPy arrays
+        self.indptr = np.asarray(indptr)
+        self.indices = np.asarray(indices)
         self.n_pre, self.n_post = int(n_pre), int(n_post)
         h = hashlib.blake2b(digest_size=16)
         h.update(np.asarray([self.n_pre, self.n_post], np.int64).tobytes())
@@ -100,7 +101,7 @@ def merge_csr(hosts: tuple):
     from ..connect.csr import CSR
 
     n_pre = hosts[0].n_pre
-    counts = [np.diff(h.indptr) for h in hosts]
+    counts = [np.diff(h.indptr.astype(np.int64)) for h in hosts]
     total = np.sum(counts, axis=0)
     indptr = np.zeros(n_pre + 1, np.int64)
     np.cumsum(total, out=indptr[1:])
@@ -109,8 +110,8 @@ def merge_csr(hosts: tuple):
     offsets, col = [], 0
     for h, c in zip(hosts, counts):
         rows = np.repeat(np.arange(n_pre), c)
-        within = np.arange(h.indices.shape[0]) - h.indptr[rows]
-        indices[indptr[rows] + before[rows] + within] = h.indices + col
+        within = np.arange(h.indices.shape[0]) - h.indptr[rows].astype(np.int64)
+        indices[indptr[rows] + before[rows] + within] = h.indices.astype(np.int64) + col
         before += c
         offsets.append(col)
         col += h.n_post

@@ -255,7 +255,11 @@ class SynapticProjection(Projection, Parametrized):
             if continuous:
                 self.rows = (self.layout.pre_idx if self.layout is not None
                              else jnp.asarray(conn.to_ij()[0], jnp.int32))
-            self.host = HostCSR.of(conn)
+            groupable = (synapse.align == "post" and stp is None and plasticity is None and np.ndim(delay) == 0
+                         and np.ndim(self.weight if self.weight is not None else 0.0) == 0 and event is not False
+                         and (signal == "spike" or event is True))
+            if groupable:  # a host copy for deliver_all to merge CSRs (see braindyn.synapses.fused)
+                self.host = HostCSR.of(conn)
 
     # ------------------------------------------------------------------ construction helpers
     @property
