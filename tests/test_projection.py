@@ -1,6 +1,4 @@
 """SynapticProjection: delays (exact arrival step), storages (identical activity), errors, E-I network."""
-from typing import ClassVar
-
 import jax
 
 jax.config.update("jax_enable_x64", True)
