@@ -5,8 +5,8 @@ from typing import Any, ClassVar
 
 import jax.numpy as jnp
 
-from .._errors import check_finite, check_positive
 from ..core import ODEModel
+from ..params import param
 
 __all__ = ["WongWang"]
 
@@ -59,26 +59,19 @@ class WongWang(ODEModel):
     """
 
     variables: ClassVar[tuple[str, ...]] = ("s1", "s2")
-    J_E: Any = 0.2609
-    J_I: Any = 0.0497
-    I0: Any = 0.3255
-    J_ext: Any = 5.2e-4
-    mu0: Any = 20.0
-    coherence: Any = 0.0
-    gamma: Any = 6.41e-4
-    tau_s: Any = 100.0
-    a: Any = 270.0
-    b: Any = 108.0
-    d: Any = 0.154
-    s1_init: Any = 0.1
-    s2_init: Any = 0.1
-
-    def __check_init__(self):
-        ODEModel.__check_init__(self)
-        for k in ("tau_s", "gamma", "a", "d"):
-            check_positive(k, getattr(self, k), "WongWang")
-        for k in ("J_E", "J_I", "I0", "J_ext", "mu0", "coherence", "b", "s1_init", "s2_init"):
-            check_finite(k, getattr(self, k), "WongWang")
+    J_E: Any = param(0.2609, unit="nA", doc="self-excitation")
+    J_I: Any = param(0.0497, unit="nA", doc="cross-inhibition")
+    I0: Any = param(0.3255, unit="nA", doc="background current")
+    J_ext: Any = param(5.2e-4, unit="nA/Hz", doc="stimulus coupling")
+    mu0: Any = param(20.0, unit="Hz", doc="stimulus strength")
+    coherence: Any = param(0.0, unit="%", doc="motion coherence")
+    gamma: Any = param(6.41e-4, bound="positive", unit="1/(ms Hz)", doc="kinetic factor")
+    tau_s: Any = param(100.0, bound="positive", unit="ms", doc="NMDA time constant")
+    a: Any = param(270.0, bound="positive", unit="Hz/nA", doc="transfer gain")
+    b: Any = param(108.0, unit="Hz", doc="transfer offset")
+    d: Any = param(0.154, bound="positive", unit="s", doc="transfer curvature")
+    s1_init: Any = param(0.1, doc="initial gating of population 1")
+    s2_init: Any = param(0.1, doc="initial gating of population 2")
 
     def initial(self):
         return {"s1": self.s1_init, "s2": self.s2_init}
