@@ -142,3 +142,43 @@ def test_learn_passes_the_third_factor_scalar_or_per_postsynaptic_neuron(storage
 def test_a_factor_for_a_rule_without_one_is_an_error():
     with pytest.raises(BraindynError, match="third factor"):
         SynapticProjection("A", "B", mask(), 1.0, plasticity=STDP(), factor="reward")
+
+
+@pytest.mark.parametrize("source", ["signal", "population"])
+@pytest.mark.parametrize("storage", ["dense", "csr"])
+def test_third_factor_resolved_by_the_network_equals_standalone(source, storage):
+    """The network resolves ``factor`` (a declared signal of the run's inputs, or a population
+    variable) and the rule sees it: weights equal a standalone loop fed the same factor sequence."""
+    m = mask()
+    conn = m if storage == "dense" else bc.from_matrix(m)
+    pops = {"A": bd.neurons.RateUnit(n=N_PRE, tau=5.0), "B": bd.neurons.RateUnit(n=N_POST, tau=8.0),
+            "R": bd.neurons.RateUnit(n=N_POST, tau=3.0)}
+    factor = "reward" if source == "signal" else "R.r"
+    proj = SynapticProjection("A", "B", conn, 0.2, Instant(), signal="r", learn_pre="r", learn_post="r",
+                              plasticity=Modulated(), factor=factor)
+    net = bd.Network(pops, {"p": proj}, signals=("reward",) if source == "signal" else ())
+    phases = jnp.linspace(0.0, 3.0, N_PRE)
+    inputs = {"A": lambda t: jnp.sin(0.05 * t + phases), "B": 0.3, "R": jnp.linspace(-1.0, 1.0, N_POST)}
+    if source == "signal":
+        inputs["reward"] = lambda t: 0.01 * jnp.cos(0.1 * t)
+    res = bd.run(net, 30.0, DT, inputs=inputs, record=["proj.p.w", "pop.A.r", "pop.B.r", "pop.R.r"],
+                 check_finite=False)
+    n = np.asarray(res["pop.A.r"]).shape[0]
+    if source == "signal":
+        # the signal is evaluated at the start of each step (t = k dt), like every input
+        fac = 0.01 * np.cos(0.1 * DT * np.arange(n))[:, None] * np.ones((1, N_POST))
+    else:
+        fac = np.asarray(res["pop.R.r"])  # the factor population after each step, as learn sees it
+    lay = WeightLayout.of(conn)
+    rule = Modulated()
+
+    def body(w, abf):
+        return rule.update({}, w, abf[0], abf[1], DT, lay, factor=abf[2])[1], None
+
+    w = np.asarray(proj.initial_weights(F64))
+    ws = []
+    for a, b, f in zip(np.asarray(res["pop.A.r"]), np.asarray(res["pop.B.r"]), fac):
+        w, _ = body(jnp.asarray(w), (jnp.asarray(a), jnp.asarray(b), jnp.asarray(f)))
+        ws.append(np.asarray(w))
+    np.testing.assert_allclose(np.asarray(res["proj.p.w"]), np.stack(ws), rtol=1e-9, atol=1e-12)
+    assert np.max(np.abs(ws[-1] - np.asarray(proj.initial_weights(F64)))) > 1e-4
