@@ -124,6 +124,7 @@ class Network(Dynamics):
     populations: dict
     projections: dict
     signals: tuple = eqx.field(static=True)
+    groups: tuple
 
     def __init__(self, populations: dict, projections: Optional[dict] = None, *, signals=()):
         projections = {} if projections is None else projections
@@ -156,6 +157,10 @@ class Network(Dynamics):
             if factor is not None:
                 self._check_factor(name, factor)
         self.projections = dict(projections)
+        from .synapses.fused import build_groups
+
+        # projections that share their presynaptic spikes: one merged event-kernel call per step
+        self.groups = build_groups({n: self.projections[n] for n in sorted(self.projections)})
 
     # ---- paths -------------------------------------------------------------------------------------
     def _paths(self, prefix=""):
@@ -233,7 +238,7 @@ class Network(Dynamics):
         pop_states = {p: self._get(pops, p) for p in paths}
         keys = {n: clock.named_key(key, "proj:" + n) for n in names}
         new_projs, contribs = deliver_all({n: self.projections[n] for n in names}, {n: projs[n] for n in names},
-                                          pop_states, t, dt, keys)
+                                          pop_states, t, dt, keys, groups=self.groups)
         received = {name: {} for name in self.populations}
         for n in names:
             pr = self.projections[n]

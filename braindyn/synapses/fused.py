@@ -20,7 +20,9 @@ weights and scale once).
 
 Grouped: stored (CSR) connectivity, event signal, linear kinetics, a scalar weight, no STP,
 no plasticity, no per-synapse delays, same ``pre``, ``signal``, delay, ``pre_range`` and kernel
-``method``. Everything else is delivered projection by projection.
+``method``. Everything else is delivered projection by projection. A :class:`~braindyn.Network`
+builds its groups once, at construction (:func:`build_groups`), and holds the merged CSRs as
+array leaves of the model, so they are arguments of the compiled step, not constants.
 
 Example
 -------
@@ -46,11 +48,12 @@ from __future__ import annotations
 import functools
 import hashlib
 
+import equinox as eqx
 import jax
 import jax.numpy as jnp
 import numpy as np
 
-__all__ = ["deliver_all", "plan", "HostCSR", "merge_csr"]
+__all__ = ["deliver_all", "plan", "HostCSR", "merge_csr", "DeliveryGroup", "build_groups"]
 
 
 class HostCSR:
@@ -131,7 +134,30 @@ def plan(projections: dict) -> list:
     return [names for names in groups.values() if len(names) > 1]
 
 
-def _deliver_group(names, projections, states, pop_states, dt):
+class DeliveryGroup(eqx.Module):
+    """Projections whose event propagation is merged, with their merged CSR (an array leaf)."""
+
+    names: tuple = eqx.field(static=True)
+    csr: object
+    offsets: tuple = eqx.field(static=True)
+
+    def __iter__(self):
+        return iter((self.names, self.csr, self.offsets))
+
+    def __getitem__(self, i):
+        return (self.names, self.csr, self.offsets)[i]
+
+
+def build_groups(projections: dict) -> tuple:
+    """:class:`DeliveryGroup` s of ``projections`` (sorted names), merged once on the host."""
+    out = []
+    for names in plan(projections):
+        csr, offsets = merge_csr(tuple(projections[n].host for n in names))
+        out.append(DeliveryGroup(tuple(names), csr, tuple(offsets)))
+    return tuple(out)
+
+
+def _deliver_group(names, projections, states, pop_states, dt, merged=None):
     from ..ops import event_matvec
     from .projection import _float_of
 
@@ -142,7 +168,7 @@ def _deliver_group(names, projections, states, pop_states, dt):
         new[n], xs[n] = pr.presynaptic(states[n], pop_states[pr.pre], dt)
     x = xs[names[0]]  # the same signal through the same delay: equal for every member
     dtype = _float_of(pop_states[first.post], new[names[0]], pop_states[first.pre])
-    merged, offsets = merge_csr(tuple(pr.host for pr in members))
+    merged, offsets = merge_csr(tuple(pr.host for pr in members)) if merged is None else merged
     if x.dtype != jnp.bool_:
         x = x.astype(dtype)
     y = event_matvec(merged, x, jnp.ones((), dtype), method=first.method)
@@ -157,7 +183,8 @@ def _deliver_group(names, projections, states, pop_states, dt):
     return new, out
 
 
-def deliver_all(projections: dict, states: dict, pop_states: dict, t, dt, keys: dict, *, group: bool = True):
+def deliver_all(projections: dict, states: dict, pop_states: dict, t, dt, keys: dict, *, group: bool = True,
+                groups=None):
     """Deliver every projection (phase 1 of a network step).
 
     Parameters
@@ -174,6 +201,10 @@ def deliver_all(projections: dict, states: dict, pop_states: dict, t, dt, keys: 
     group : bool
         Merge the event propagation of compatible projections (see the module documentation;
         default True). False delivers each projection alone (the reference path).
+    groups : sequence of ``(names, merged_csr, offsets)``, optional
+        Groups with their merged connectivity built beforehand (what a :class:`~braindyn.Network`
+        holds as array leaves, so the merged CSR is an argument of the compiled step rather than
+        a constant); default: :func:`plan` and :func:`merge_csr` at trace time.
 
     Returns
     -------
@@ -182,8 +213,10 @@ def deliver_all(projections: dict, states: dict, pop_states: dict, t, dt, keys: 
     new_states, contributions = {}, {}
     grouped = set()
     if group:
-        for names in plan(projections):
-            sts, outs = _deliver_group(names, projections, states, pop_states, dt)
+        todo = [(names, None) for names in plan(projections)] if groups is None else \
+            [(list(g[0]), (g[1], g[2])) for g in groups]
+        for names, merged in todo:
+            sts, outs = _deliver_group(names, projections, states, pop_states, dt, merged)
             new_states.update(sts)
             contributions.update(outs)
             grouped.update(names)
