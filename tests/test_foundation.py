@@ -283,3 +283,29 @@ def test_saved_run_state_resumes_bit_identically_in_a_fresh_process(tmp_path):
         assert whole["arr_0"].sum() > 0
         for k in ("arr_0", "arr_1", "arr_2"):
             np.testing.assert_array_equal(whole[k], np.concatenate([first[k], second[k]]))
+
+
+def test_network_sweep_of_weights_time_constants_and_inputs_compiles_once():
+    import braindyn.connect as bc
+    from braindyn.synapses import ConductanceOutput, Exponential, SynapticProjection
+
+    traces = []
+
+    class Counted(LIF):
+        def vector_field(self, t, y, args):
+            traces.append(1)
+            return super().vector_field(t, y, args)
+
+    def net(w, tau, rate):
+        E = Counted(n=30, V_rest=-60., V_reset=-60., V_th=-50., tau=tau, V_init=-60.)
+        return bd.Network({"E": E, "P": bd.neurons.PoissonGroup(n=10, rate=rate)},
+                          {"EE": SynapticProjection("E", "E", bc.fixed_prob(30, 30, 0.2, seed=0), w, Exponential(5.0),
+                                                    ConductanceOutput(E=0.0)),
+                           "PE": SynapticProjection("P", "E", bc.fixed_prob(10, 30, 0.3, seed=1), w, Exponential(5.0),
+                                                    ConductanceOutput(E=0.0))})
+
+    bd.run(net(0.3, 20.0, 50.0), 5.0, inputs={"E": 12.0}, record="pop.E.spike")
+    first = len(traces)
+    for i in range(20):
+        bd.run(net(0.3 + 0.01 * i, 20.0 + i, 50.0 + i), 5.0, inputs={"E": 12.0 + i}, record="pop.E.spike")
+    assert len(traces) == first
