@@ -118,7 +118,8 @@ def test_build_command_rebuilds_verbosely(tmp_path):
     assert out.returncode == 0, out.stderr
     lib = tmp_path / build.LIB_NAME
     assert f"built the C++ event kernel {lib}" in out.stdout
-    assert "compiler warnings:" in out.stdout and f"compiler log: {build.log_path(lib)}" in out.stdout
+    assert "compiler warnings:" in out.stdout
+    assert f"compiler log: {build.log_path(lib)}" in out.stdout
     log = build.log_path(lib).read_text()
     assert log.startswith("$ ") and "-Wall" in log and log.endswith("exit status 0\n")
     rec = build.read_record(lib)

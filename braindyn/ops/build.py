@@ -98,7 +98,7 @@ def toolchain() -> dict:
         include = jax.ffi.include_dir()
     except Exception as e:  # noqa: BLE001 - ImportError, or a jax without jax.ffi
         raise BuildError(f"cannot locate the XLA FFI headers: jax.ffi.include_dir() failed "
-                         f"({type(e).__name__}: {e}); jax/jaxlib >= 0.4.38 is needed") from e
+                         f"({type(e).__name__}: {e}); jax/jaxlib >= 0.5 is needed") from e
     return {"jax": jax.__version__, "jaxlib": jaxlib.__version__, "include_dir": str(include)}
 
 
@@ -212,8 +212,11 @@ def main(argv=None) -> int:
     lib = (a.out or package_kernel_dir()) / LIB_NAME
     try:
         rec = compile_kernel(lib, origin="command")
-    except BuildError as e:
-        print(f"braindyn: could not build the C++ event kernel: {e}", file=sys.stderr)
+    except (BuildError, OSError) as e:
+        hint = "" if isinstance(e, BuildError) else (
+            " (a read-only installation? build elsewhere with --out DIR and set "
+            "BRAINDYN_KERNEL_DIR=DIR)")
+        print(f"braindyn: could not build the C++ event kernel: {e}{hint}", file=sys.stderr)
         return 1
     report(rec, sys.stdout)
     import ctypes
