@@ -34,9 +34,21 @@ def _jsonable(x):
     return x
 
 
+def _short(v):
+    """Display form of a figure: floats to 6 significant digits (``--json`` keeps full precision)."""
+    if isinstance(v, float):
+        return float(f"{v:.6g}")
+    if isinstance(v, list):
+        return [_short(x) for x in v]
+    if isinstance(v, dict):
+        return {k: _short(x) for k, x in v.items()}
+    return v
+
+
 def _print_figures(name, figures):
     print(f"{name}:")
     for k, v in figures.items():
+        v = _short(v)
         if isinstance(v, list) and len(v) > 12:
             shown = ", ".join(str(x) for x in v[:12])
             print(f"  {k}: [{shown}, ... ({len(v)} values)]")
@@ -80,6 +92,12 @@ def _cmd_run(args):
                 raise SystemExit(f"braindyn: entry {entry.name!r} has no --{opt} (its parameters: "
                                  f"{', '.join(sorted(entry.defaults))})")
             overrides[opt] = v
+    if args.quick:
+        if "quick" in entry.defaults:
+            overrides["quick"] = True
+        elif not args.json:
+            print(f"braindyn: entry {entry.name!r} has no quick mode (it is short already); running it as is.",
+                  file=sys.stderr)
     report = gallery.run_entry(args.name, overrides, plot=args.plot)
     figures = _jsonable(report.figures)
     if args.json:
@@ -120,6 +138,8 @@ def build_parser():
     p.add_argument("--set", action="append", metavar="NAME=VALUE", help="override a parameter (repeatable)")
     p.add_argument("--plot", metavar="FILE.png", help="write the entry's figure")
     p.add_argument("--json", action="store_true", help="print one JSON object of the key figures")
+    p.add_argument("--quick", action="store_true",
+                   help="the entry's documented short mode (small network, short run) where it has one")
     p.set_defaults(func=_cmd_run)
     p = sub.add_parser("bench", help="build, compile and run a benchmark network (coba, cuba, cobahh), built from "
                                      "public blocks and timed through bd.simulate (or bd.run)")
