@@ -72,17 +72,19 @@ def _maxrss(tfile):
     return None
 
 
-def run_braindyn(model, n, T, nrep, tfile):
+def run_braindyn(model, n, T, nrep, tfile, tree=ROOT):
+    """``braindyn bench`` (the user-built network through ``bd.simulate``) from the source ``tree``."""
     cmd = [sys.executable, "-m", "braindyn.cli", "bench", model, "--n", str(n), "--duration", str(T * 1000.0),
            "--repeats", str(nrep), "--json"]
-    p = subprocess.run(["/usr/bin/time", "-v", "-o", tfile] + cmd, cwd=ROOT, capture_output=True, text=True,
+    env = dict(os.environ, PYTHONPATH=str(tree))
+    p = subprocess.run(["/usr/bin/time", "-v", "-o", tfile] + cmd, cwd=tree, env=env, capture_output=True, text=True,
                        timeout=1800)
     if p.returncode != 0:
         return dict(rc=p.returncode, error_tail=p.stderr[-1500:])
     d = json.loads(p.stdout.strip().splitlines()[-1])
     return dict(rc=0, build_s=d["build_s"], compile_s=d["compile_s"], run_s=d["run_s_all"], run_min=d["run_s"],
                 run_cpu_s=d.get("run_cpu_s_all"), rate_hz=[d["rate_hz"]], precision=d["precision"],
-                nsyn=d["n_synapses"], kernel=d["kernel"])
+                nsyn=d["n_synapses"], kernel=d["kernel"], via=d.get("via", "simulate"))
 
 
 def run_peer(peer, model, n, T, nrep, seed, tfile):
@@ -186,6 +188,8 @@ def main(argv=None):
     ap.add_argument("--peers", default="braindyn,brian2-cpp,brian2-cython,brainpy,nest")
     ap.add_argument("--out", default=str(ROOT / "benchmarks" / "results.jsonl"))
     ap.add_argument("--table-only", action="store_true")
+    ap.add_argument("--braindyn-tree", default=str(ROOT),
+                    help="braindyn source tree to time (default: this checkout), e.g. a git worktree of a commit")
     a = ap.parse_args(argv)
     out = Path(a.out)
     if not a.table_only:
@@ -198,7 +202,7 @@ def main(argv=None):
                     tfile = str(PEERS_ROOT / "results" / f"time_{model}_{a.n}_{sim}_{rnd}.txt")
                     t0 = time.time()
                     if sim == "braindyn":
-                        rec = run_braindyn(model, a.n, a.T, a.nrep, tfile)
+                        rec = run_braindyn(model, a.n, a.T, a.nrep, tfile, Path(a.braindyn_tree).resolve())
                     else:
                         rec = run_peer(sim, model, a.n, a.T, a.nrep, rnd + 1, tfile)
                     rec.update(sim=sim, model=model, n=a.n, T=a.T, round=rnd, bg_busy_cores=bg,
