@@ -522,8 +522,8 @@ def _ccg(counts, i, j, L, width):
 # Population-level measures
 # ---------------------------------------------------------------------------------------------
 def synchrony(traces, *, squared=False):
-    r"""Synchrony index of Golomb (2007): the variance of the population average over the mean
-    of the single-neuron variances.
+    r"""Synchrony index of Golomb (2007, Scholarpedia 2: 1347; Golomb & Rinzel 1993): the variance of
+    the population average over the mean of the single-neuron variances.
 
     .. math:: \chi^2 = \frac{\operatorname{Var}_t\!\left[\frac{1}{N}\sum_i V_i(t)\right]}
               {\frac{1}{N}\sum_i \operatorname{Var}_t\,V_i(t)}, \qquad \chi = \sqrt{\chi^2}
