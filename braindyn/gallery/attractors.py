@@ -84,8 +84,6 @@ def _plot_hopfield(report, params):
 def _hopfield_capacity(p):
     n = 256 if p["quick"] else int(p["n"])
     loads = [float(a) for a in p["alphas"]]
-    if p["quick"]:
-        loads = loads[::2]
     trials = int(p["trials"])
     Ps, ovs = [], []
     key = jax.random.PRNGKey(int(p["seed"]))
