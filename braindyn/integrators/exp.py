@@ -44,17 +44,31 @@ __all__ = ["ExpEuler", "ExpMidpoint", "exprel"]
 EXPREL_CAP = 80.0
 
 
+@jax.custom_jvp
 def exprel(z):
     """:math:`\\varphi_1(z) = (e^z - 1)/z` with the removable singularity at 0 handled (grad-safe).
 
-    Arguments above ``EXPREL_CAP`` (80) are capped: only a step whose exact update would overflow
-    anyway (the run-away upstroke of an exponential or quadratic integrate-and-fire neuron, cut by
-    its reset) is affected, and its value and gradient stay finite instead of inf/NaN.
+    One ``expm1`` and one division (``expm1`` is accurate near 0, so the ratio is too); the
+    derivative :math:`(e^z - \\varphi_1(z))/z` uses its series near 0. Arguments above
+    ``EXPREL_CAP`` (80) are capped: only a step whose exact update would overflow anyway (the
+    run-away upstroke of an exponential or quadratic integrate-and-fire neuron, cut by its reset)
+    is affected, and its value and gradient stay finite instead of inf/NaN.
     """
     z = jnp.minimum(z, EXPREL_CAP)
-    small = jnp.abs(z) < 1e-6
-    z_safe = jnp.where(small, 1.0, z)
-    return jnp.where(small, 1.0 + 0.5 * z + z * z / 6.0, jnp.expm1(z_safe) / z_safe)
+    zero = z == 0
+    return jnp.where(zero, 1.0, jnp.expm1(z) / jnp.where(zero, 1.0, z))
+
+
+@exprel.defjvp
+def _exprel_jvp(primals, tangents):
+    (z,), (dz,) = primals, tangents
+    y = exprel(z)
+    zc = jnp.minimum(z, EXPREL_CAP)
+    small = jnp.abs(zc) < 1e-3
+    zs = jnp.where(small, 1.0, zc)
+    d = jnp.where(small, 0.5 + zc / 3.0 + zc * zc / 8.0, (jnp.exp(zc) - y) / zs)
+    d = jnp.where(z > EXPREL_CAP, 0.0, d)
+    return y, d * dz
 
 
 def _one_hot_tangent(y, path_index):
@@ -128,6 +142,12 @@ class ExpEuler(Solver):
         return type(self)(diagonal="exact")
 
     def step(self, f, t, y, dt, args, solver_state=None):
+        linear = getattr(f, "linear_part", None)
+        lin = linear(t, y, args) if linear is not None else None
+        if lin is not None:
+            # declared f_x = a x + b (a, b independent of x): the exact update, no linearisation
+            return {k: x + dt * exprel(lin[k][0] * dt) * (lin[k][0] * x + lin[k][1]) for k, x in y.items()}, \
+                solver_state
         fy, a = _linearise_each(f, t, y, args, self.diagonal == "exact")
         leaves, treedef = jax.tree.flatten(y)
         new = [x + dt * exprel(ai * dt) * fx for x, ai, fx in zip(leaves, a, jax.tree.leaves(fy))]

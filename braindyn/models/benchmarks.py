@@ -151,6 +151,10 @@ class INa_TM(RateChannel):
         m = s["m"]
         return self.g * (m * m * m) * s["h"] * (V - self.E)
 
+    def conductance(self, V, s, env):
+        m = s["m"]
+        return self.g * (m * m * m) * s["h"]
+
 
 class IK_TM(RateChannel):
     r"""Traub--Miles delayed-rectifier potassium current :math:`I_K = g\, n^4 (V - E)`.
@@ -172,6 +176,10 @@ class IK_TM(RateChannel):
     def current(self, V, s, env):
         n2 = s["n"] * s["n"]
         return self.g * (n2 * n2) * (V - self.E)
+
+    def conductance(self, V, s, env):
+        n2 = s["n"] * s["n"]
+        return self.g * (n2 * n2)
 
 
 # --------------------------------------------------------------------------------------------

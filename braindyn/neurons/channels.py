@@ -55,6 +55,12 @@ class Channel(Parametrized):
         """Current through the channel (uA/cm^2, outward positive)."""
         return jnp.zeros_like(V)
 
+    def conductance(self, V, s, env):
+        """For an ohmic channel, :math:`g` (mS/cm^2) with ``current = g (V - E)``, independent of
+        ``V`` given the gates; ``None`` otherwise (the default). Lets the neuron declare its
+        equation's part linear in V (:meth:`braindyn.core.ODEModel.linear_part`)."""
+        return None
+
     def concentrations(self, s) -> dict:
         """Concentrations this piece provides to the others (pools only)."""
         return {}
@@ -94,6 +100,9 @@ class Leak(Channel):
     def current(self, V, s, env):
         return self.g * (V - self.E)
 
+    def conductance(self, V, s, env):
+        return self.g
+
 
 class INa_HH(RateChannel):
     """Hodgkin--Huxley sodium current :math:`I_{Na} = g\\, m^3 h\\,(V - E)` with the HH rates
@@ -121,6 +130,9 @@ class INa_HH(RateChannel):
     def current(self, V, s, env):
         return self.g * s["m"] ** 3 * s["h"] * (V - self.E)
 
+    def conductance(self, V, s, env):
+        return self.g * s["m"] ** 3 * s["h"]
+
 
 class IK_HH(RateChannel):
     """Hodgkin--Huxley delayed-rectifier potassium current :math:`I_K = g\\, n^4 (V - E)`.
@@ -145,6 +157,9 @@ class IK_HH(RateChannel):
 
     def current(self, V, s, env):
         return self.g * s["n"] ** 4 * (V - self.E)
+
+    def conductance(self, V, s, env):
+        return self.g * s["n"] ** 4
 
 
 class INa_WB(RateChannel):
@@ -202,6 +217,9 @@ class IK_WB(RateChannel):
 
     def current(self, V, s, env):
         return self.g * s["n"] ** 4 * (V - self.E)
+
+    def conductance(self, V, s, env):
+        return self.g * s["n"] ** 4
 
 
 class ICa_ML(Channel):

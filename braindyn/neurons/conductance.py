@@ -14,7 +14,7 @@ import jax
 import jax.numpy as jnp
 
 from .._errors import BraindynError
-from ..core import SpikingNeuron
+from ..core import SpikingNeuron, split_current
 from ..params import param
 from .channels import Channel, IK_ML, IK_WB, ICa_ML, INa_WB
 
@@ -353,6 +353,30 @@ class ConductanceNeuron(_Conductance):
     def initial(self):
         V0 = self.resting_potential() if self.V_init is None else jnp.asarray(self.V_init)
         return self._state_at(V0)
+
+    def linear_part(self, t, y, args):
+        """Declared when every piece is ohmic (:meth:`Channel.conductance`) and every gate obeys
+        rate kinetics (:class:`RateChannel`): then :math:`C\\dot V = -(\\sum g_c + g_{syn}) V +
+        \\sum g_c E_c + J` and :math:`\\dot x = -\\phi(\\alpha + \\beta) x + \\phi\\alpha`."""
+        from .channels import RateChannel
+
+        V = y["V"]
+        parts = self._split(y)
+        g_tot, gE = split_current(args["I"])
+        out = {}
+        for n, c in self.channels.items():
+            # gates must follow the plain rate kinetics; pools or custom kinetics: no declaration
+            if c.gates and not (isinstance(c, RateChannel) and type(c).derivs is RateChannel.derivs):
+                return None
+            g = c.conductance(V, parts[n], {})
+            if g is None:
+                return None
+            g_tot = g_tot + g
+            gE = gE + g * c.E
+            for x, (a, b) in (c.gate_rates(V).items() if c.gates else ()):
+                out[f"{n}_{x}"] = (-c.phi * (a + b), c.phi * a)
+        out["V"] = (-g_tot / self.C, gE / self.C)
+        return out
 
     def vector_field(self, t, y, args):
         V = y["V"]

@@ -6,7 +6,7 @@ from typing import Any, ClassVar, Optional
 import jax
 import jax.numpy as jnp
 
-from ..core import SpikingNeuron
+from ..core import SpikingNeuron, split_current
 from ..integrators.exp import exprel
 from ..params import param
 
@@ -151,6 +151,20 @@ class HH(SpikingNeuron):
             "h": phi * (r["alpha_h"] * (1 - y["h"]) - r["beta_h"] * y["h"]),
             "n": phi * (r["alpha_n"] * (1 - y["n"]) - r["beta_n"] * y["n"]),
         }
+
+    def linear_part(self, t, y, args):
+        # V: C dV/dt = -(gNa m^3 h + gK n^4 + gL + g_syn) V + (gNa m^3 h ENa + gK n^4 EK + gL EL + J)
+        # gates: dx/dt = -phi (alpha + beta) x + phi alpha
+        g_syn, J = split_current(args["I"])
+        r = hh_rates(y["V"])
+        gna = self.gNa * y["m"] ** 3 * y["h"]
+        gk = self.gK * y["n"] ** 4
+        out = {"V": (-(gna + gk + self.gL + g_syn) / self.C,
+                     (gna * self.ENa + gk * self.EK + self.gL * self.EL + J) / self.C)}
+        phi = self.phi
+        for x in "mhn":
+            out[x] = (-phi * (r[f"alpha_{x}"] + r[f"beta_{x}"]), phi * r[f"alpha_{x}"])
+        return out
 
     def spike_distance(self, y_old, y_new):
         # Upward crossing: only neurons that were at or below threshold can spike.

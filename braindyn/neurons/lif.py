@@ -5,7 +5,7 @@ from typing import Any, ClassVar, Optional
 
 import numpy as np
 
-from ..core import SpikingNeuron
+from ..core import SpikingNeuron, split_current
 from ..params import param
 
 __all__ = ["LIF"]
@@ -61,6 +61,11 @@ class LIF(SpikingNeuron):
 
     def vector_field(self, t, y, args):
         return {"V": (-(y["V"] - self.V_rest) + self.R * args["I"]) / self.tau}
+
+    def linear_part(self, t, y, args):
+        # tau dV/dt = -(V - V_rest) + R (J - g V):  a = -(1 + R g)/tau,  b = (V_rest + R J)/tau
+        g, J = split_current(args["I"])
+        return {"V": (-(1.0 + self.R * g) / self.tau, (self.V_rest + self.R * J) / self.tau)}
 
     def reset(self, y, spike):
         return {"V": self.reset_to(y["V"], self.V_reset, spike)}
