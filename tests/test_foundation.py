@@ -309,3 +309,27 @@ def test_network_sweep_of_weights_time_constants_and_inputs_compiles_once():
     for i in range(20):
         bd.run(net(0.3 + 0.01 * i, 20.0 + i, 50.0 + i), 5.0, inputs={"E": 12.0 + i}, record="pop.E.spike")
     assert len(traces) == first
+
+
+def test_projections_declared_in_another_order_give_identical_rasters():
+    import braindyn.connect as bc
+    from braindyn.synapses import ConductanceOutput, Exponential, SynapticProjection
+
+    lif = dict(V_rest=-60.0, V_reset=-60.0, V_th=-50.0, tau=20.0, t_ref=5.0, V_init=-60.0, noise={"V": 0.5})
+
+    def syn(pre, post, npre, npost, w, E, seed):
+        return SynapticProjection(pre, post, bc.fixed_prob(npre, npost, 0.1, seed=seed), w, Exponential(5.0),
+                                  ConductanceOutput(E=E))
+
+    pops = {"E": LIF(n=80, **lif), "I": LIF(n=20, **lif), "P": bd.neurons.PoissonGroup(n=20, rate=60.0)}
+    projs = {"EE": syn("E", "E", 80, 80, 0.3, 0.0, 1), "EI": syn("E", "I", 80, 20, 0.3, 0.0, 2),
+             "IE": syn("I", "E", 20, 80, 1.0, -80.0, 3), "PE": syn("P", "E", 20, 80, 0.5, 0.0, 4),
+             "PI": syn("P", "I", 20, 20, 0.5, 0.0, 5)}
+    a = bd.Network(pops, projs)
+    b = bd.Network({k: pops[k] for k in ("P", "I", "E")}, {k: projs[k] for k in ("PI", "IE", "PE", "EI", "EE")})
+    rec = ["pop.E.spike", "pop.I.spike"]
+    ra = bd.run(a, 100.0, inputs={"E": 12.0, "I": 12.0}, record=rec, key=3)
+    rb = bd.run(b, 100.0, inputs={"I": 12.0, "E": 12.0}, record=rec, key=3)
+    assert ra.spike_count("pop.E.spike") > 0
+    for r in rec:
+        np.testing.assert_array_equal(np.asarray(ra[r]), np.asarray(rb[r]))
