@@ -28,10 +28,10 @@ the ansatz is an exact solution on the line when :math:`u_0 = \rho J_0 r_0/\sqrt
     k_c = \frac{\rho J_0^2}{8\sqrt{2\pi}\,a}
 
 (the larger root is the stable bump; none exists for :math:`k > k_c`). The width does not
-depend on :math:`k`: FWHM of :math:`u` = :math:`4a\sqrt{\ln 2}`. On the ring the tails are
-cut at :math:`\pm\pi` (relative error :math:`e^{-\pi^2/2a^2} \approx 3\cdot10^{-9}` for
-:math:`a = 0.5`), and the grid sums of Gaussians equal their integrals to the same accuracy
-when :math:`a \gg 2\pi/n`. On the torus (:class:`CANN2D`, same kernel formula with the
+depend on :math:`k`: FWHM of :math:`u` = :math:`4a\sqrt{\ln 2}`. On the ring the tails of
+:math:`u` are cut at the antipode (the discrete field vanishes on the ansatz up to
+:math:`u_0 e^{-\pi^2/4a^2} \approx 5\cdot10^{-5}u_0` for :math:`a = 0.5`), and the grid sums of
+Gaussians equal their integrals to far better accuracy when :math:`a \gg 2\pi/n`. On the torus (:class:`CANN2D`, same kernel formula with the
 Euclidean periodic distance) the same steps give :math:`u_0 = \rho J_0 a\sqrt{\pi/2}\,r_0`,
 :math:`1 + 2\pi k\rho a^2 u_0^2 = \rho J_0 a\sqrt{\pi/2}\,u_0` and :math:`k_c = \rho J_0^2/16`
 (see :func:`bump_solution`).
