@@ -4,6 +4,12 @@ Entries: ``hopfield``, ``hopfield-capacity``, ``hopfield-modern``, ``cann-1d``,
 ``cann-tracking``, ``cann-stp``, ``cann-sfa``, ``cann-2d``. Each returns its key figures
 beside the reference it is checked against (analytic bump, AGS capacity, the course's
 intrinsic speed). Entries over ~10 s take ``quick`` (``--quick``: smaller network, shorter run).
+
+Defaults: Hopfield networks of the course (N = 784, a 28 x 28 image; 10 random patterns;
+10 % of the cue's bits flipped); the book's CANN1D class (512 neurons, tau 1, k 8.1, a 0.5,
+A 10, J0 4, dt 0.1 ms) and its protocols (an input from 2 to 12 ms; the tracking input from 0
+to 1.5 pi in 10 ms after 10 ms at 0); the course's SFA network (tau_v 10, k 0.1, m 0.3). The
+integration method is rk4 (see :mod:`braindyn.models.cann`; ``--method euler`` is the book's).
 """
 from __future__ import annotations
 
