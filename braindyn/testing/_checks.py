@@ -17,7 +17,8 @@ from ._discovery import Component, HarnessError, examples
 from ._hosts import STEP_PARAMS, Case, _follow, _label, _param_paths, _setter, _smooth, _sweep_values, case_for
 
 #: Names of the checks, in the order :func:`check_component` runs them.
-CHECKS = ("declared", "jit_eager", "chunking", "vmap", "grad", "surrogate", "dtype", "recompile")
+#: (``recompile`` runs early, so that its first run is the one compilation it counts.)
+CHECKS = ("declared", "recompile", "jit_eager", "chunking", "vmap", "grad", "surrogate", "dtype")
 
 
 # =============================================================================================
@@ -81,15 +82,14 @@ def _run(case, system, dtype, chunk, key=3):
 
 
 def _first_param(case):
-    """The parameter the sweeps use: ``case.sweep``, else the component's own first smooth one,
-    else a sub-component's."""
+    """The parameter the sweeps use: ``case.sweep``, else the first smooth one nearest to the
+    component's top (its own before its sub-components')."""
     if case.sweep is not None:
         from ..params import ParamSpec
 
         return (("attr", case.sweep),), ParamSpec()
-    paths = _smooth(_param_paths(case.component))
-    own = [ps for ps in paths if len(ps[0]) == 1]
-    return (own or paths or [None])[0]
+    paths = sorted(_smooth(_param_paths(case.component)), key=lambda ps: len(ps[0]))  # stable: the shallowest
+    return (paths or [None])[0]
 
 
 # =============================================================================================
@@ -146,7 +146,8 @@ def _check_vmap(case, dtype):
     for i in range(vals.shape[0]):
         _compare(jax.tree.map(lambda x: x[i], batch), _simulate(case, set_(case.system, [vals[i]]), dtype)[:2],
                  f"{case.name}: vmap over {_label(path)} = {np.asarray(vals[i]).ravel()[:3]}", 10 * rtol, 10 * atol)
-    return f"pass (3 values of {_label(path)})"
+    same = all(np.array_equal(a[0], a[-1]) for _, a in _flat(batch))
+    return f"pass (3 values of {_label(path)}" + (", which do not change the run)" if same else ")")
 
 
 def _exact_spikes(system):
@@ -184,7 +185,8 @@ def _check_grad(case, dtype):
         return float(_reduce(_simulate(case, set_(case.system, vals), dtype)[1])[0])
 
     eps = float(jnp.finfo(jnp.float64).eps)
-    bad, checked, step, kinks = [], 0, [], []
+    bad, checked, moved, step, kinks = [], 0, 0, [], []
+    f0 = float(_reduce(_simulate(case, case.system, dtype)[1])[0])
     for i, (path, spec) in enumerate(paths):
         g, name = float(jnp.sum(grads[i])), _label(path)
         if path[-1][1] in STEP_PARAMS:
@@ -196,10 +198,11 @@ def _check_grad(case, dtype):
         if not np.all(np.isfinite(p)):
             continue
         h = 1e-5 * max(float(np.max(np.abs(p))), 1e-2)
-        f0, fp, fm = at(i, p, 0.0), at(i, p, h), at(i, p, -h)
+        fp, fm = at(i, p, h), at(i, p, -h)
         floor = 200 * eps * float(scale) / h
         ok = lambda d: np.isfinite(g) and abs(g - d) <= 1e-3 * max(abs(d), abs(g)) + floor  # noqa: E731
         checked += 1
+        moved += abs(fp - fm) / (2 * h) > 10 * floor
         if spec.bound in ("positive", "nonnegative", "probability") and np.any(p - 2 * h < 0):
             fd = (-3 * f0 + 4 * fp - at(i, p, 2 * h)) / (2 * h)  # at the edge of the bound: one-sided
             if not ok(fd):
@@ -219,7 +222,7 @@ def _check_grad(case, dtype):
         raise HarnessError(f"{case.name}: gradients (float64, {case.n_steps} steps) wrong: " + "; ".join(bad))
     notes = ([f"{', '.join(step)}: zero"] if step else []) + \
         ([f"{', '.join(kinks)}: at a kink, equal to a one-sided difference"] if kinks else [])
-    return f"pass ({checked} parameters within 1e-3 of finite differences" + \
+    return f"pass ({checked} parameters within 1e-3 of finite differences, {moved} of them with a non-zero one" + \
         (f"; {'; '.join(notes)})" if notes else ")")
 
 
@@ -347,17 +350,21 @@ class _CompileLog(logging.Handler):
 
 @contextlib.contextmanager
 def _count_compiles():
+    """Collect the names of the functions XLA compiles (``jax.log_compiles``), without letting the
+    log records reach other handlers."""
     h = _CompileLog()
     logger = logging.getLogger("jax")
-    old = logger.level
+    old = logger.level, logger.propagate
     logger.addHandler(h)
     logger.setLevel(logging.DEBUG)
+    logger.propagate = False
     try:
         with jax.log_compiles(True):
             yield h.names
     finally:
         logger.removeHandler(h)
-        logger.setLevel(old)
+        logger.setLevel(old[0])
+        logger.propagate = old[1]
 
 
 def _with_value(component, name, value):

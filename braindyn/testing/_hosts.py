@@ -132,7 +132,7 @@ def case_for(component, kind: Optional[str] = None, label: Optional[str] = None)
         net, state0, inputs = component.network, component.state0, component.inputs
         if isinstance(inputs, dict):
             inputs = {k: float(v) if np.ndim(v) == 0 and not callable(v) else v for k, v in inputs.items()}
-        return Case(label, component, net, inputs, initial=lambda m, dtype: _cast_state(state0, dtype))
+        return Case(label, net, net, inputs, initial=lambda m, dtype: _cast_state(state0, dtype))
     if kind == "projection":
         return _network_case(label, component, component, lambda p: p)
     if kind == "synapse":
