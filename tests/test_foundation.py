@@ -259,27 +259,27 @@ def test_saved_run_state_resumes_bit_identically_in_a_fresh_process(tmp_path):
             return bd.Network({{"E": E, "P": bd.neurons.PoissonGroup(n=20, rate=80.0)}}, {{"EE": p, "PE": src}})
 
         rec = ["pop.E.spike", "pop.E.V", "proj.EE.w"]
-        mode, out, ckpt, dtype = sys.argv[1:5]
-        dtype = {"f32": jax.numpy.float32, "f64": jax.numpy.float64}[dtype]
+        mode, folder = sys.argv[1:3]
         net = build()
-        if mode == "whole":
-            r = bd.run(net, 60.0, inputs={"E": 12.0}, record=rec, key=7, dtype=dtype)
-        elif mode == "first":
-            r = bd.run(net, 30.0, inputs={"E": 12.0}, record=rec, key=7, dtype=dtype)
-            r.run_state.save(ckpt)
-        else:
-            r = bd.run(net, 30.0, inputs={"E": 12.0}, record=rec, resume=ckpt)
-        np.savez(out, *[np.asarray(r[k]) for k in rec])
+        for name, dtype in (("f32", jax.numpy.float32), ("f64", jax.numpy.float64)):
+            ckpt = f"{folder}/{name}.ckpt"
+            if mode == "first":   # the uninterrupted run and the first half, which is saved
+                r = bd.run(net, 60.0, inputs={"E": 12.0}, record=rec, key=7, dtype=dtype)
+                np.savez(f"{folder}/{name}_whole.npz", *[np.asarray(r[k]) for k in rec])
+                r = bd.run(net, 30.0, inputs={"E": 12.0}, record=rec, key=7, dtype=dtype)
+                r.run_state.save(ckpt)
+                np.savez(f"{folder}/{name}_first.npz", *[np.asarray(r[k]) for k in rec])
+            else:                 # a fresh process: load and continue
+                r = bd.run(net, 30.0, inputs={"E": 12.0}, record=rec, resume=ckpt)
+                np.savez(f"{folder}/{name}_second.npz", *[np.asarray(r[k]) for k in rec])
     """).replace("{{", "{").replace("}}", "}")
     f = tmp_path / "s.py"
     f.write_text(script)
     env = dict(os.environ, JAX_PLATFORMS="cpu")
+    for mode in ("first", "second"):
+        subprocess.run([sys.executable, str(f), mode, str(tmp_path)], check=True, env=env)
     for dtype in ("f32", "f64"):
-        paths = {m: str(tmp_path / f"{dtype}_{m}.npz") for m in ("whole", "first", "second")}
-        ckpt = str(tmp_path / f"{dtype}.ckpt")
-        for mode in ("whole", "first", "second"):
-            subprocess.run([sys.executable, str(f), mode, paths[mode], ckpt, dtype], check=True, env=env)
-        whole, first, second = (np.load(paths[m]) for m in ("whole", "first", "second"))
+        whole, first, second = (np.load(tmp_path / f"{dtype}_{m}.npz") for m in ("whole", "first", "second"))
         assert whole["arr_0"].sum() > 0
         for k in ("arr_0", "arr_1", "arr_2"):
             np.testing.assert_array_equal(whole[k], np.concatenate([first[k], second[k]]))
