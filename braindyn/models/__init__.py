@@ -4,3 +4,4 @@ from .cann import CANN1D, CANN1DSFA, CANN1DSTP, CANN2D, BumpStimulus, bump_solut
 from .decision import WongWangOU, decide, fixed_points_scipy  # noqa: F401
 from .ei import balanced_rates, ei_rate_network, plastic_inhibition_network  # noqa: F401
 from .hopfield import Hopfield, ModernHopfield, ags_overlap  # noqa: F401
+from .states import brunel_network, brunel_rate, ring_network, ring_solution  # noqa: F401
