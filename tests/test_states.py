@@ -56,6 +56,22 @@ def test_brunel_delta_synapse_moves_V_by_J():
     assert 14 <= k <= 16 and jump[k] == pytest.approx(0.1 * np.exp(-0.0), abs=3e-3)
 
 
+def test_feedforward_LIF_rate_and_cv_match_the_diffusion_formulas():
+    # the external drive alone (no recurrence): mu = 20 nu_ext mV, sigma = J sqrt(C_E tau nu_x)
+    net, info = M.brunel_network(1000, 5.0, 1.0)
+    sub = bd.Network({"E": net.populations["E"], "XE": net.populations["XE"]}, {"XE": net.projections["XE"]})
+    res = bd.run(sub, 1100.0, 0.1, record="pop.E.spike", key=3)
+    spk = np.asarray(res["pop.E.spike"].dense())[1000:]
+    cnt = spk.sum(0)
+    times = np.asarray(bd.measure.spike_times(spk, 0.1, max_spikes=int(cnt.max())))
+    cv = float(np.nanmean(np.asarray(bd.measure.cv_isi(times, ddof=1))[cnt >= 4]))
+    mu, sig = M.brunel_moments(5.0, 1.0, 0.0, C_E=info["C_E"])
+    assert (mu, sig) == pytest.approx((20.0, 0.1 * math.sqrt(200.0)))
+    nu_th, cv_th = M.brunel_cv(mu, sig)
+    assert abs(cnt.mean() - nu_th) < 0.05 * nu_th          # 16.4 Hz
+    assert abs(cv - cv_th) < 0.05                          # 0.364
+
+
 def test_brunel_AI_rate_matches_the_mean_field_and_SR_is_regular_and_synchronous():
     e = get("brunel")
     ai = e.compute(e.params({"quick": True, "g": 5.0, "nu_ext": 2.0})).figures
@@ -64,6 +80,7 @@ def test_brunel_AI_rate_matches_the_mean_field_and_SR_is_regular_and_synchronous
     assert ai["rate_mf_hz"] == pytest.approx(37.95, abs=0.01)
     assert abs(ai["rate_hz"] - ai["rate_mf_hz"]) < 0.05 * ai["rate_mf_hz"]
     assert ai["cv"] > 0.35 and ai["state"] != "SR"
+    assert 0.6 < ai["cv_mf"] < 0.75
     # SR (Fig. 8A): regular firing (CV ~ 0) near saturation, classified SR
     assert sr["cv"] < 0.05 and sr["state"] == "SR"
     assert sr["rate_hz"] > 250.0

@@ -180,6 +180,45 @@ def brunel_rate(g, nu_ext, *, J=0.1, C_E=1000, gamma=0.25, tau=20.0, theta=20.0,
     raise BraindynError(f"brunel_rate: no self-consistent rate for g={g}, nu_ext={nu_ext}.")
 
 
+def brunel_cv(mu, sigma, *, tau=20.0, theta=20.0, V_r=10.0, t_ref=2.0):
+    r"""``(rate_hz, cv)`` of a LIF driven by white noise of mean ``mu`` and s.d. ``sigma`` (mV).
+
+    The rate is the first-passage formula of :func:`brunel_rate`; the CV is its second moment
+    (Brunel 2000, appendix A; Tuckwell):
+
+    .. math:: \mathrm{CV}^2 = 2\pi (\nu\tau)^2 \int_{y_r}^{y_\theta} e^{x^2} \int_{-\infty}^{x}
+              e^{y^2} (1 + \operatorname{erf} y)^2\, dy\, dx,
+
+    :math:`y_r = (V_r - \mu)/\sigma`, :math:`y_\theta = (\theta - \mu)/\sigma`, the inner
+    integrand written :math:`\operatorname{erfcx}(-y)^2 e^{-y^2}`.
+
+    Example
+    -------
+    >>> r, cv = brunel_cv(20.0, 2.0)
+    >>> bool(0.2 < cv < 0.6)
+    True
+    """
+    from scipy.integrate import quad
+    from scipy.special import erfcx
+
+    ts, trp = tau / 1000.0, t_ref / 1000.0
+    nu = _siegert(mu, sigma, ts, trp, theta, V_r)
+
+    def inner(x):
+        return quad(lambda y: erfcx(-y) ** 2 * math.exp(-y * y), -math.inf, x, limit=200)[0]
+
+    val = quad(lambda x: math.exp(x * x) * inner(x), (V_r - mu) / sigma, (theta - mu) / sigma, limit=200)[0]
+    return nu, math.sqrt(2 * math.pi * (nu * ts) ** 2 * val)
+
+
+def brunel_moments(g, nu_ext, nu, *, J=0.1, C_E=1000, gamma=0.25, tau=20.0, theta=20.0):
+    """``(mu, sigma)`` (mV) of the input in the module's diffusion approximation (rates in Hz)."""
+    ts = tau / 1000.0
+    nx = nu_ext * brunel_nu_thr(J, C_E, tau, theta)
+    return (C_E * J * ts * (nx + nu * (1.0 - g * gamma)),
+            J * math.sqrt(C_E * ts * (nx + nu * (1.0 + g * g * gamma))))
+
+
 # ---------------------------------------------------------------------------------------------
 # the ring model
 # ---------------------------------------------------------------------------------------------
@@ -270,4 +309,4 @@ def ring_solution(J0, J2, c=1.0, epsilon=0.1):
                         f"whole ring may be active: broad regime).")
 
 
-__all__ += ["ring_angles", "ring_input"]
+__all__ += ["ring_angles", "ring_input", "brunel_cv", "brunel_moments"]
