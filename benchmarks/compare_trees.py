@@ -27,17 +27,8 @@ import sys
 import time
 from pathlib import Path
 
-
-def busy_cores(interval=0.5):
-    def snap():
-        with open("/proc/stat") as f:
-            v = [int(x) for x in f.readline().split()[1:]]
-        return sum(v) - v[3] - v[4], sum(v)
-
-    b0, t0 = snap()
-    time.sleep(interval)
-    b1, t1 = snap()
-    return round(os.cpu_count() * (b1 - b0) / max(t1 - t0, 1), 2)
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from run_peers import busy_cores  # noqa: E402  (one definition of the load probe)
 
 
 def run_tree(path, bench, n, duration, repeats, extra=()):
