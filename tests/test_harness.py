@@ -28,7 +28,7 @@ COMPONENTS = T.discover(errors=IMPORT_ERRORS)
 # float32 (64-bit JAX off, JAX's default): one component of each kind (every component runs in
 # float64 above, and keeps a float32 state there)
 FLOAT32_NAMES = ("LIF", "HH", "SynapticProjection", "Exponential", "ConductanceOutput", "STDP", "TsodyksMarkram",
-                 "OUProcess", "benchmarks.build")
+                 "OUProcess", "states.ring_network")
 FLOAT32 = [c for c in COMPONENTS if c.short in FLOAT32_NAMES]
 
 

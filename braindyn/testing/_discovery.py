@@ -104,9 +104,10 @@ def discover(package: str = "braindyn", errors: Optional[list] = None) -> list:
     module and collects the public classes defined there that are projections, models
     (:class:`~braindyn.core.Dynamics`), inputs, synaptic kinetics or outputs, learning rules or
     short-term plasticity (classes of :mod:`braindyn.plasticity` with ``init_state``), plus the
-    public ``build*`` functions of :mod:`braindyn.models`. A class is concrete when none of its
-    methods is a ``raise NotImplementedError`` stub. Modules that fail to import are appended
-    to ``errors`` as ``(module, exception)`` (the harness's suite fails on them).
+    network builders: the public ``build*`` and ``*_network`` functions of :mod:`braindyn.models`.
+    A class is concrete when none of its methods is a ``raise NotImplementedError`` stub.
+    Modules that fail to import are appended to ``errors`` as ``(module, exception)`` (the
+    harness's suite fails on them).
     """
     pkg = importlib.import_module(package)
     found = {}
@@ -127,7 +128,8 @@ def discover(package: str = "braindyn", errors: Optional[list] = None) -> list:
                 kind = _kind_of(obj)
                 if kind is not None and not _abstract_methods(obj):
                     found[obj] = Component(kind, f"{modname}.{name}", obj)
-            elif inspect.isfunction(obj) and name.startswith("build") and modname.startswith(package + ".models"):
+            elif inspect.isfunction(obj) and (name.startswith("build") or name.endswith("_network")) \
+                    and modname.startswith(package + ".models"):
                 found[obj] = Component("builder", f"{modname}.{name}", obj)
     return sorted(found.values(), key=lambda c: (KINDS.index(c.kind), c.name))
 
@@ -161,9 +163,13 @@ def _benchmarks():
     return [(name, b.build(name, n=100)) for name in b.NAMES]
 
 
+def _model(module, name):
+    return getattr(importlib.import_module(f"braindyn.models.{module}"), name)
+
+
 #: Qualified name -> function returning an example, for the classes whose constructor needs
 #: arguments and that have no ``example`` classmethod yet (required arguments only; a builder's
-#: entry gives its required name and a size small enough for the suite).
+#: entry gives its required name, or a size small enough for the suite where its default is large).
 FALLBACK_EXAMPLES = {
     "braindyn.network.Network": lambda: _cls("braindyn", "Network")({"A": _n("LIF")(n=2), "B": _n("RateUnit")(n=2)}),
     "braindyn.neurons.conductance.ConductanceNeuron": lambda: _n("ConductanceNeuron")(_hh_channels()),
@@ -183,6 +189,13 @@ FALLBACK_EXAMPLES = {
     "braindyn.inputs.ArrayInput": lambda: _i("ArrayInput")(values=np.linspace(0.0, 1.0, 30)),
     "braindyn.inputs.Sum": lambda: _i("Sum")((_i("Constant")(0.5), _i("Sinusoid")(1.0, 250.0))),
     "braindyn.models.benchmarks.build": _benchmarks,
+    # network builders whose default size is too large for the suite: a small size
+    "braindyn.models.ei.ei_rate_network": lambda: _model("ei", "ei_rate_network")(n_e=20, n_i=8, K_E=8, K_I=4),
+    "braindyn.models.ei.plastic_inhibition_network": lambda: [
+        (form, _model("ei", "plastic_inhibition_network")(n_post=3, n_exc=12, n_inh=8, form=form))
+        for form in ("spike", "rate")],
+    "braindyn.models.states.brunel_network": lambda: _model("states", "brunel_network")(N_E=80),
+    "braindyn.models.states.ring_network": lambda: _model("states", "ring_network")(16),
 }
 
 

@@ -123,15 +123,21 @@ def case_for(component, kind: Optional[str] = None, label: Optional[str] = None)
     from ..network import Network
     from ..synapses import Exponential
 
-    kind = kind or _kind_of(type(component)) or ("builder" if hasattr(component, "network") else None)
+    kind = kind or _kind_of(type(component)) or ("builder" if hasattr(component, "network") or isinstance(
+        component, tuple) else None)
     label = label or type(component).__name__
     if kind == "dynamics":
         inputs = ({k: 0.1 for k in component.populations} if isinstance(component, Network) else 0.1)
         return Case(label, component, component, inputs, spiking_neuron=isinstance(component, SpikingNeuron))
-    if kind == "builder":
-        net, state0, inputs = component.network, component.state0, component.inputs
+    if kind == "builder":  # a network, (network, extra ...), or (network, state0, inputs) with names
+        if isinstance(component, Network):
+            component = (component,)
+        net = getattr(component, "network", component[0])
+        state0, inputs = getattr(component, "state0", None), getattr(component, "inputs", None)
         if isinstance(inputs, dict):
             inputs = {k: float(v) if np.ndim(v) == 0 and not callable(v) else v for k, v in inputs.items()}
+        if state0 is None:
+            return Case(label, net, net, inputs)
         return Case(label, net, net, inputs, initial=lambda m, dtype: _cast_state(state0, dtype))
     if kind == "projection":
         return _network_case(label, component, component, lambda p: p)
