@@ -22,8 +22,9 @@ builders of :mod:`braindyn.models`. :func:`check_component` puts one component i
     run) with respect to every declared parameter (scalar or per neuron, along the direction
     of ones) equals a central finite difference within ``1e-3`` relative. Surrogate spikes are
     replaced by the exact Heaviside for this check, so the gradient is the true derivative of
-    the piecewise-smooth run. Integer-step parameters (:data:`STEP_PARAMS`, e.g. ``t_ref``)
-    must have a zero gradient instead.
+    the piecewise-smooth run; where the run has a kink at the value itself (a ``min`` switching
+    there), autodiff must equal one of the one-sided differences. Integer-step parameters
+    (:data:`STEP_PARAMS`, e.g. ``t_ref``) must have a zero gradient instead.
 ``surrogate``
     (spiking neurons) one step from a state just below and just above the spike condition:
     ``d spike / d V`` equals the surrogate's closed form
