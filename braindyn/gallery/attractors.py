@@ -179,9 +179,15 @@ def _plot_modern(report, params):
 # ---------------------------------------------------------------------------------------------
 
 
-def _cann_1d(p):
+def _cann1d_model(p):
+    """The book's 1-D CANN with the entry's parameters (128 neurons in the quick mode)."""
     n = 128 if p["quick"] else int(p["n"])
-    m = C.CANN1D(n=n, tau=p["tau"], k=p["k"], a=p["a"], A=p["A"], J0=p["J0"], method=p["method"])
+    return C.CANN1D(n=n, tau=p["tau"], k=p["k"], a=p["a"], A=p["A"], J0=p["J0"], method=p["method"])
+
+
+def _cann_1d(p):
+    m = _cann1d_model(p)
+    n = m.n
     t_on, t_off = p["t_on"], p["t_on"] + p["t_stim"]
     inp = m.stimulus_input([0.0], [p["position"]], t_on=t_on, t_off=t_off)
     dt = p["dt"]
@@ -263,8 +269,8 @@ def _plot_cann_1d(report, params):
 
 
 def _cann_tracking(p):
-    n = 128 if p["quick"] else int(p["n"])
-    m = C.CANN1D(n=n, tau=p["tau"], k=p["k"], a=p["a"], A=p["A"], J0=p["J0"], method=p["method"])
+    m = _cann1d_model(p)
+    n = m.n
     t1, t2 = p["t_start"], p["t_start"] + p["t_move"]
     inp = m.stimulus_input([t1, t2], [0.0, p["distance"]], noise=p["noise"])
     dt = p["dt"]
