@@ -42,6 +42,10 @@ class PoissonGroup(Dynamics):
         Poisson group; it is structure (static; it must be hashable, e.g. a function), kept in
         ``rate_fn`` (``rate`` is then None).
 
+    An input named ``"rate"`` (Hz; scalar or ``(n,)``; e.g. ``inputs={"stim": {"rate":
+    bd.inputs.from_array(...)}}`` in a network) adds to the rate: a time-varying stimulus that is
+    data, so trials with different stimuli are one ``jax.vmap``. The total rate is clipped at 0.
+
     Each step draws one uniform number per neuron by blocks of neurons
     (:func:`braindyn.clock.uniform`), from the group's own key.
 
@@ -83,7 +87,10 @@ class PoissonGroup(Dynamics):
             raise BraindynError("PoissonGroup.step needs a random key. Fix: pass key=jax.random.PRNGKey(0) "
                                 "(braindyn.run does this for you).")
         dtype = state["spike"].dtype
-        p = self.rate_at(t + 0.5 * dt) * (dt / 1000.0)
+        rate = self.rate_fn(t + 0.5 * dt) if self.rate_fn is not None else self.rate
+        if isinstance(inputs, dict) and "rate" in inputs:
+            rate = rate + jnp.asarray(inputs["rate"])
+        p = jnp.broadcast_to(jnp.maximum(jnp.asarray(rate), 0.0), (self.n,)) * (dt / 1000.0)
         spike = (clock.uniform(key, self.n, dtype) < p).astype(dtype)
         return {"spike": spike}, {"spike": spike}
 

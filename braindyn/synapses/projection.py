@@ -37,7 +37,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from .._errors import BraindynError, check_positive
-from ..connect import CSR, ProceduralConn
+from ..connect import CSR, Full, ProceduralConn
 from ..core import Conductance
 from ..network import Projection
 from ..ops import event_matvec
@@ -58,11 +58,13 @@ def _conn_kind(conn):
         return "csr"
     if isinstance(conn, ProceduralConn):
         return "procedural"
+    if isinstance(conn, Full):
+        return "full"
     if isinstance(conn, (np.ndarray, jnp.ndarray)) or hasattr(conn, "__array__"):
         return "dense"
     raise BraindynError(f"{_OWNER}: conn of type {type(conn).__name__} is not a connectivity. Fix: pass a "
-                        f"braindyn.connect.CSR (e.g. braindyn.connect.fixed_prob(...)), a ProceduralConn, or a "
-                        f"dense (n_pre, n_post) array.")
+                        f"braindyn.connect.CSR (e.g. braindyn.connect.fixed_prob(...)), a ProceduralConn, a "
+                        f"braindyn.connect.full(n_pre, n_post), or a dense (n_pre, n_post) array.")
 
 
 def _float_of(*trees):
@@ -97,9 +99,11 @@ class SynapticProjection(Projection, Parametrized):
     ----------
     pre, post : str
         Names of the populations in the :class:`~braindyn.Network`.
-    conn : CSR, ProceduralConn or array
+    conn : CSR, ProceduralConn, Full or array
         Connectivity (structure). Dense: an ``(n_pre, n_post)`` matrix (0/1 mask or weights),
-        kept as a float array leaf (trainable); a CSR's index arrays are integers (frozen).
+        kept as a float array leaf (trainable); a CSR's index arrays are integers (frozen);
+        :func:`~braindyn.connect.full`: uniform all-to-all with a scalar weight, propagated as
+        :math:`w \sum_j x_j` in O(n) (no stored synapses: no plasticity, no per-synapse delays).
     weight : float, array or None
         Synaptic weight (the unit of :math:`g`), a parameter: a scalar (every storage), one
         value per synapse ``(nnz,)`` in CSR order (CSR), or ``None`` = 1 (procedural: the conn's
@@ -247,7 +251,10 @@ class SynapticProjection(Projection, Parametrized):
         if plasticity is not None:
             from ..plasticity._layout import WeightLayout
 
-            if self.kind == "procedural":
+            if self.kind in ("procedural", "full"):
+                if self.kind == "full":
+                    raise BraindynError(f"{_OWNER}: plasticity needs stored synapses, and connect.full stores "
+                                        f"none. Fix: conn=braindyn.connect.all_to_all(n_pre, n_post) (a CSR).")
                 WeightLayout.of(conn)  # raises the explanatory error
             self.layout = WeightLayout.of(np.asarray(conn) if self.kind == "dense" else conn)
         if self.kind == "csr":
@@ -293,7 +300,9 @@ class SynapticProjection(Projection, Parametrized):
         if self.kind == "csr" and shape == (self.conn.nnz,):
             return weight
         allowed = {"csr": f"() or ({self.conn.nnz},) = (nnz,)", "dense": "() (put per-synapse values in the matrix)",
-                   "procedural": "() (a factor on the conn's own weights)"}[self.kind]
+                   "procedural": "() (a factor on the conn's own weights)",
+                   "full": "() (one weight for the whole block; use connect.all_to_all for per-synapse weights)"
+                   }[self.kind]
         raise BraindynError(f"parameter 'weight' of {_OWNER} has shape {shape}, expected {allowed}. "
                             f"Fix: pass a scalar or one weight per synapse in CSR order.")
 
@@ -302,7 +311,7 @@ class SynapticProjection(Projection, Parametrized):
             raise BraindynError(f"{_OWNER}: per-synapse delays need linear kinetics (the delayed input is summed "
                                 f"on the postsynaptic side); {type(self.synapse).__name__} is a transmitter model. "
                                 f"Fix: use a scalar delay, or Exponential/Alpha/DualExponential kinetics.")
-        if self.kind == "procedural":
+        if self.kind in ("procedural", "full"):
             raise BraindynError(f"{_OWNER}: per-synapse delays need stored connectivity. Fix: conn.to_csr().")
         if self.kind == "dense":
             if d.shape != tuple(self.conn.shape):
@@ -409,6 +418,12 @@ class SynapticProjection(Projection, Parametrized):
         r""":math:`\sum_j x_j w_{ji}` over the connectivity (event-driven or continuous)."""
         if x.dtype != jnp.bool_ or not event:
             x = x.astype(dtype)
+        if self.kind == "full":  # uniform all-to-all: the presynaptic signal summed once, O(n)
+            x = x.astype(dtype)
+            total = jnp.broadcast_to(jnp.sum(x), (self.n_post,))
+            if not self.conn.allow_self:
+                total = total - x
+            return total if w is None else total * jnp.asarray(w, dtype)
         if self.kind == "dense":
             if self.plasticity is not None:
                 return x @ w.astype(dtype)
