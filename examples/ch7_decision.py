@@ -1,4 +1,5 @@
-"""Chapter 7: perceptual decision making with the reduced rate model (Wong & Wang 2006).
+"""Chapter 7: perceptual decision making, the reduced rate model (Wong & Wang 2006) and the
+spiking network it reduces (Wang 2002).
 
 Run ``python examples/ch7_decision.py [--short] [--out DIR]``. It
 
@@ -11,9 +12,14 @@ Run ``python examples/ch7_decision.py [--short] [--out DIR]``. It
 3. runs the gallery entry ``decision-rate`` (``braindyn run decision-rate`` from the command
    line): 1000 noisy trials per coherence as one compiled ``jax.vmap`` of ``bd.simulate``,
    the psychometric and chronometric curves and example rate traces, written to ``DIR``
-   (default ``ch7_figures``).
+   (default ``ch7_figures``);
+4. runs the spiking network of Wang (2002) (``braindyn run decision-spiking``): 2000 LIF
+   neurons with AMPA, NMDA (Mg block) and GABA_A synapses, its all-to-all blocks summed once
+   per presynaptic group (O(N) per step); trials at several coherences as one vmapped batch,
+   the spontaneous and decision rates, and the psychometric curve.
 
-``--short`` uses the entry's quick mode (200 trials, four coherences): the suite runs it so.
+``--short`` uses the entries' quick modes (rate model: 200 trials, four coherences; spiking
+network: 500 neurons, 4 trials at 0 and 51.2 %): the suite runs it so.
 """
 from __future__ import annotations
 
@@ -82,7 +88,19 @@ def main(argv=None):
         print(f"  c = {c:5.1f} %: P(correct) {pc:.3f}, mean RT {rt} ms, undecided {pu:.3f}")
     fig = entry.plot(report, params)
     fig.savefig(out_dir / "decision-rate.png", dpi=100)
-    return {"fixed_points": fps, "noise_free_end": s_end, "decision-rate": f}
+
+    # 4. the spiking network (Wang 2002): same protocol, rates in 50 ms windows
+    spiking = gallery.get("decision-spiking")
+    sp = spiking.params({"psychometric": True, "quick": args.short})
+    rep = spiking.compute(sp)
+    g = rep.figures
+    print(f"spiking network, {g['n_neurons']} neurons: spontaneous rates E {g['rate_spont_hz'][0]:.2f} Hz, "
+          f"I {g['rate_spont_hz'][1]:.2f} Hz; {g['batch_trials']} trials in {g['batch_s']:.1f} s")
+    for c, pc, rt, w, lo in zip(g["coherences"], g["p_correct"], g["mean_rt_ms"], g["rate_winner_hz"],
+                                g["rate_loser_hz"]):
+        print(f"  c = {c:5.1f} %: P(correct) {pc:.2f}, mean RT {rt} ms, winner {w:.1f} Hz, loser {lo:.1f} Hz")
+    spiking.plot(rep, sp).savefig(out_dir / "decision-spiking.png", dpi=100)
+    return {"fixed_points": fps, "noise_free_end": s_end, "decision-rate": f, "decision-spiking": g}
 
 
 if __name__ == "__main__":

@@ -170,6 +170,10 @@ def test_example_runs_in_its_short_mode(tmp_path):
     assert len(b2) == len(b4) == len(sp) == 3
     assert out["decision-rate"]["p_correct"][-1] > 0.95
     assert (tmp_path / "decision-rate.png").exists()
+    g = out["decision-spiking"]                        # the spiking network's quick mode
+    assert g["coherences"] == [0.0, 51.2] and g["n_neurons"] == 500 and g["batch_trials"] == 8
+    assert all(0.0 <= q <= 1.0 for q in g["p_correct"]) and 0.5 < g["rate_spont_hz"][0] < 5.0
+    assert (tmp_path / "decision-spiking.png").exists()
 
 
 def test_errors_name_the_fix():
