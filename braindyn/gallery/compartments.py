@@ -22,13 +22,17 @@ myelinated: nodes of Ranvier (``node_um`` long, HH channels) every ``internode_u
 myelin (capacitance ``cm_myelin``, leak ``g_myelin``); the velocity is fitted over the nodes
 (saltatory conduction), and ``unmyelinated_m_per_s`` is the bare fibre of the same diameter.
 
-``dendrite``: coincidence detection across branches. A Y-shaped neuron (HH soma, two
-passive dendrites) in a :class:`~braindyn.Network`: two presynaptic spike sources project
-NMDA synapses (AMPA-type transmitter kinetics, :class:`~braindyn.synapses.MgBlockOutput` read at
-the local dendritic potential ``V_b1``/``V_b2``) onto the tips of the two branches. One
-branch alone stays subthreshold, both within a few ms fire the soma, both ``lag_ms`` apart do
-not. ``spike_times``: the somatic spikes of the coincident condition; ``spike_counts``: per
-condition (one branch, coincident, lagged).
+``dendrite``: the NMDA plateau (clustered vs distributed input). A Y-shaped neuron (HH soma,
+a passive trunk and two thin passive branches) in a :class:`~braindyn.Network`: one
+presynaptic spike (at ``t_stim``) drives NMDA synapses (two-state transmitter kinetics,
+:class:`~braindyn.synapses.MgBlockOutput` read at the local potential ``V_b1``/``V_b2`` of
+the synaptic site) near the tips of the branches: ``single`` (weight 1 on branch 1),
+``clustered`` (weight 2 on branch 1) and ``distributed`` (weight 1 on each branch; the same
+total conductance as clustered). Clustered input depolarises its branch enough to relieve the
+Mg block: a local plateau that is far more than twice the single response and fires the soma,
+while the same input distributed over two branches stays in the blocked range and does not.
+``spike_times``: the somatic spikes of the clustered condition; ``spike_counts``,
+``peak_branch1_mV``, ``peak_soma_mV``: per condition.
 """
 from __future__ import annotations
 
@@ -217,7 +221,7 @@ def _plot_axon(report, params):
 
 
 # ---------------------------------------------------------------- dendrite
-def _dendrite_net(p, t1, t2):
+def _dendrite_net(p, w1, w2):
     import braindyn as bd
     from ..compartments import CompartmentalNeuron, Morphology, Section
     from ..neurons.channels import IK_HH, INa_HH, Leak
@@ -225,20 +229,17 @@ def _dendrite_net(p, t1, t2):
 
     nseg = int(p["nseg"])
     m = Morphology([Section("soma", 20.0, 20.0), Section("trunk", 50.0, 2.0, "soma", 1.0, nseg),
-                    Section("b1", 150.0, 1.0, "trunk", 1.0, nseg), Section("b2", 150.0, 1.0, "trunk", 1.0, nseg)])
+                    Section("b1", 200.0, 0.5, "trunk", 1.0, nseg), Section("b2", 200.0, 0.5, "trunk", 1.0, nseg)])
     pas = Leak(g=0.1, E=-65.0)
     cell = CompartmentalNeuron(m, {"soma": {"Na": INa_HH(), "K": IK_HH(), "L": Leak(g=0.3, E=-54.3)},
                                    "trunk": {"L": pas}, "b1": {"L": pas}, "b2": {"L": pas}},
                                sites={"b1": ("b1", 0.9), "b2": ("b2", 0.9)}, Ra=100.0)
-    times = [t for t in (t1, t2)]
-    src = bd.neurons.SpikeTimeGroup(2, indices=[0, 1], times=[max(t, 0.0) for t in times])
+    src = bd.neurons.SpikeTimeGroup(1, indices=[0], times=[p["t_stim"]])
     projs = {}
-    for k, (name, t) in enumerate(zip(("b1", "b2"), times)):
-        if t < 0:
+    for name, w in (("b1", w1), ("b2", w2)):
+        if w <= 0:
             continue
-        w = np.zeros((2, 1))
-        w[k, 0] = 1.0
-        projs[f"to_{name}"] = SynapticProjection("src", "cell", w, p["g_nmda_uS"], NMDA(),
+        projs[f"to_{name}"] = SynapticProjection("src", "cell", np.ones((1, 1)), w * p["g_nmda_uS"], NMDA(),
                                                  MgBlockOutput(E=0.0, Mg=p["Mg"], var=f"V_{name}"),
                                                  target=name, dt=p["dt"])
     return bd.Network({"src": src, "cell": cell}, projs), cell
@@ -247,17 +248,18 @@ def _dendrite_net(p, t1, t2):
 def _dendrite(p):
     import braindyn as bd
 
-    conds = {"one_branch": (p["t_stim"], -1.0), "coincident": (p["t_stim"], p["t_stim"]),
-             "lagged": (p["t_stim"], p["t_stim"] + p["lag_ms"])}
+    conds = {"single": (1.0, 0.0), "clustered": (2.0, 0.0), "distributed": (1.0, 1.0)}
     out, traces = {}, {}
-    for name, (t1, t2) in conds.items():
-        net, cell = _dendrite_net(p, t1, t2)
+    for name, (w1, w2) in conds.items():
+        net, cell = _dendrite_net(p, w1, w2)
         res = bd.run(net, p["duration"], dt=p["dt"], record=["pop.cell.spike", "pop.cell.V"])
         out[name] = [round(float(t), 3) for t in res.spike_times()]
         V = np.asarray(res["pop.cell.V"])[:, 0, :]
         traces[name] = (res.ts, V[:, 0], V[:, cell.site_index("b1")], V[:, cell.site_index("b2")])
-    figs = {"spike_times": out["coincident"], "spike_counts": {k: len(v) for k, v in out.items()},
-            "spike_times_by_condition": out, "g_nmda_uS": p["g_nmda_uS"], "lag_ms": p["lag_ms"]}
+    figs = {"spike_times": out["clustered"], "spike_counts": {k: len(v) for k, v in out.items()},
+            "spike_times_by_condition": out, "g_nmda_uS": p["g_nmda_uS"],
+            "peak_branch1_mV": {k: round(float(v[2].max()), 2) for k, v in traces.items()},
+            "peak_soma_mV": {k: round(float(v[1].max()), 2) for k, v in traces.items()}}
     return Report(figs, traces)
 
 
@@ -293,9 +295,9 @@ ENTRIES = [
         compute=_axon, plot=_plot_axon),
     Entry(
         name="dendrite",
-        summary="dendritic coincidence detection: NMDA inputs on two branches of a Y-shaped neuron "
-                "(one branch, coincident, lagged)",
-        defaults=dict(g_nmda_uS=0.01, Mg=1.0, t_stim=5.0, lag_ms=30.0, duration=80.0, dt=0.025, nseg=9,
+        summary="dendritic NMDA plateau: clustered vs distributed NMDA input on the branches of a Y-shaped neuron "
+                "(single, clustered, distributed)",
+        defaults=dict(g_nmda_uS=0.044, Mg=1.0, t_stim=5.0, duration=60.0, dt=0.025, nseg=9,
                       quick=False),
         compute=_dendrite, plot=_plot_dendrite),
 ]
