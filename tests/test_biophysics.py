@@ -84,3 +84,20 @@ def test_bad_input_errors():
         bp.ghk_voltage(bp.SQUID_IONS, {"K": 1.0})
     with pytest.raises(bd.BraindynError, match="monovalent"):
         bp.ghk_voltage({"Ca": bp.Ion("Ca", 2, 1e-4, 2.0)}, {"Ca": 1.0})
+
+
+def test_gallery_nernst_ghk_json_and_plot(tmp_path, capsys):
+    import json
+
+    from braindyn import cli
+
+    png = tmp_path / "ghk.png"
+    assert cli.main(["run", "nernst-ghk", "--json", "--plot", str(png)]) == 0
+    figs = json.loads(capsys.readouterr().out)
+    vt = _vt(6.3)
+    assert figs["E_K_mV"] == pytest.approx(vt * math.log(20 / 400), abs=1e-4)
+    assert figs["E_Na_mV"] == pytest.approx(vt * math.log(440 / 50), abs=1e-4)
+    assert figs["E_Cl_mV"] == pytest.approx(-vt * math.log(560 / 52), abs=1e-4)
+    ref = vt * math.log((20 + 0.04 * 440 + 0.45 * 52) / (400 + 0.04 * 50 + 0.45 * 560))
+    assert figs["V_rest_mV"] == pytest.approx(ref, abs=1e-4)
+    assert png.stat().st_size > 1000

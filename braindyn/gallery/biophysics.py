@@ -64,10 +64,17 @@ def _hh_clamp(p):
     V_rest = float(hh.resting_potential())
     V_cmd = V_rest + p["step_mV"]
     dt, t_on, t_step = p["dt"], p["t_hold"], p["t_step"]
-    res = clamp.voltage_clamp(hh, inputs.section([V_rest, V_cmd], [t_on, t_step]), t_on + t_step, dt)
-    on = res.ts >= t_on - 1e-9
-    t = res.ts[on] - t_on
-    gNa, gK = res.conductances["Na"][on], res.conductances["K"][on]
+    # the book's step first, then steps to several potentials: one clamp per level, all at once,
+    # and the same with TTX and with TEA
+    levels = np.arange(-60.0, 61.0, 10.0) if not p["quick"] else np.array([-60.0, -20.0, 20.0, 60.0])
+    cmds = np.concatenate([[V_cmd], levels])
+    cmd = inputs.section([np.full(cmds.shape, V_rest), cmds], [t_on, t_step])
+    full = clamp.voltage_clamp(hh, cmd, t_on + t_step, dt)
+    ttx = clamp.voltage_clamp(hh, cmd, t_on + t_step, dt, block=("TTX",))
+    tea = clamp.voltage_clamp(hh, cmd, t_on + t_step, dt, block=("TEA",))
+    on = full.ts >= t_on - 1e-9
+    t = full.ts[on] - t_on
+    gNa, gK = full.conductances["Na"][on, 0], full.conductances["K"][on, 0]
     k = int(np.argmax(gNa))
     # the book's fit: g_K(t) = gK_max n(t)^4 with n relaxing exponentially -> tau_n
     a, b, tau = _tau_fit(t, gK / float(hh.gK))
@@ -75,27 +82,21 @@ def _hh_clamp(p):
 
     r = hh_rates(V_cmd)
     tau_n = 1.0 / float(r["alpha_n"] + r["beta_n"])
-    # steps to several potentials (one clamp per level at once), with TTX and TEA
-    levels = np.arange(-60.0, 61.0, 10.0) if not p["quick"] else np.arange(-60.0, 61.0, 30.0)
-    hold = np.full(levels.shape, V_rest)
-    cmd = inputs.section([hold, levels], [t_on, t_step])
-    full = clamp.voltage_clamp(hh, cmd, t_on + t_step, dt)
-    ttx = clamp.voltage_clamp(hh, cmd, t_on + t_step, dt, block=("TTX",))
-    tea = clamp.voltage_clamp(hh, cmd, t_on + t_step, dt, block=("TEA",))
-    on_l = full.ts >= t_on - 1e-9
+    on_l = on
     figures = {
         "V_rest_mV": round(V_rest, 4), "V_command_mV": round(V_cmd, 4),
         "gNa_peak": round(float(gNa[k]), 4), "t_gNa_peak_ms": round(float(t[k]), 4),
         "gK_steady": round(float(gK[-1]), 4),
         "tau_n_fit_ms": round(tau, 4), "tau_n_ms": round(tau_n, 4),
         "levels_mV": float_list(levels, 2),
-        "gK_steady_vs_V": float_list(full.conductances["K"][-1], 4),
-        "gNa_peak_vs_V": float_list(full.conductances["Na"][on_l].max(axis=0), 4),
+        "gK_steady_vs_V": float_list(full.conductances["K"][-1, 1:], 4),
+        "gNa_peak_vs_V": float_list(full.conductances["Na"][on_l, 1:].max(axis=0), 4),
         "dt_ms": dt,
     }
-    data = {"t": t, "gNa": gNa, "gK": gK, "fit": (a, b, tau), "ts": full.ts - t_on, "levels": levels,
+    data = {"t": t, "gNa": gNa, "gK": gK, "fit": (a, b, tau), "ts": full.ts - t_on, "levels": cmds,
             "I_total": full.I_ion, "I_Na_sep": full.I_ion - ttx.I_ion, "I_K_sep": full.I_ion - tea.I_ion,
-            "gK_V": full.conductances["K"][-1], "gNa_V": full.conductances["Na"][on_l].max(axis=0)}
+            "gK_V": full.conductances["K"][-1, 1:], "gNa_V": full.conductances["Na"][on_l, 1:].max(axis=0),
+            "levels_only": levels}
     return Report(figures, data)
 
 
@@ -111,15 +112,15 @@ def _plot_hh_clamp(report, p):
     ax[0, 0].set_xlabel("t after step (ms)")
     ax[0, 0].set_ylabel("I (uA/cm2)")
     ax[0, 0].legend(fontsize=6, ncol=2)
-    j = int(np.argmin(np.abs(d["levels"] - f["V_command_mV"])))
+    j = 0  # the book's step
     ax[0, 1].plot(d["ts"], d["I_total"][:, j], "k", label="total")
     ax[0, 1].plot(d["ts"], d["I_Na_sep"][:, j], "C3", label="I_Na = total - total(TTX)")
     ax[0, 1].plot(d["ts"], d["I_K_sep"][:, j], "C0", label="I_K = total - total(TEA)")
     ax[0, 1].set_title(f"separation of I_Na and I_K at {d['levels'][j]:g} mV")
     ax[0, 1].set_xlabel("t after step (ms)")
     ax[0, 1].legend(fontsize=7)
-    ax[1, 0].plot(d["levels"], d["gK_V"], "o-", color="C0", label="g_K steady")
-    ax[1, 0].plot(d["levels"], d["gNa_V"], "s-", color="C3", label="g_Na peak")
+    ax[1, 0].plot(d["levels_only"], d["gK_V"], "o-", color="C0", label="g_K steady")
+    ax[1, 0].plot(d["levels_only"], d["gNa_V"], "s-", color="C3", label="g_Na peak")
     ax[1, 0].set_xlabel("command V (mV)")
     ax[1, 0].set_ylabel("g (mS/cm2)")
     ax[1, 0].legend()

@@ -109,8 +109,8 @@ class PinskyRinzel(SpikingNeuron):
     -------
     >>> import braindyn as bd
     >>> pr = bd.neurons.PinskyRinzel(method="rk4")
-    >>> res = bd.run(pr, duration=300.0, dt=0.02, inputs=0.75)
-    >>> int(res.spike_count()) > 3
+    >>> res = bd.run(pr, duration=150.0, dt=0.02, inputs=1.5)
+    >>> int(res.spike_count()) >= 3
     True
     """
 
