@@ -115,3 +115,19 @@ def test_gallery_hh_voltage_clamp(tmp_path, capsys):
     # the fit of the n^4 time course recovers tau_n = 1/(alpha_n + beta_n)
     assert f["tau_n_fit_ms"] == pytest.approx(1 / (an + bn), rel=1e-3)
     assert png.stat().st_size > 1000
+
+
+def test_example_runs_in_its_short_mode(tmp_path):
+    import importlib.util
+    import pathlib
+
+    path = pathlib.Path(__file__).resolve().parents[1] / "examples" / "ch2_biophysics.py"
+    spec = importlib.util.spec_from_file_location("ch2_biophysics", path)
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    out = mod.main(["--short", "--out", str(tmp_path)])
+    eq = out["equilibria"]
+    assert eq["E"]["K"] < eq["V_rest"] < eq["E"]["Na"] and abs(eq["I_rest"]) < 1e-9
+    f = out["hh-voltage-clamp"]
+    assert f["V_command_mV"] == pytest.approx(f["V_rest_mV"] + 56.0, abs=1e-3)
+    assert (tmp_path / "hh-voltage-clamp.png").exists() and (tmp_path / "nernst-ghk.png").exists()
