@@ -47,8 +47,8 @@ def finite_cable_steady_state(x_um, length_um: float, lambda_um: float):
 
     Example
     -------
-    >>> round(float(finite_cable_steady_state(500.0, 1000.0, 500.0)), 4)
-    0.4200
+    >>> round(float(finite_cable_steady_state(500.0, 1000.0, 500.0)), 4)      # cosh(1)/cosh(2)
+    0.4102
     """
     x = np.asarray(x_um, float)
     return np.cosh((length_um - x) / lambda_um) / np.cosh(length_um / lambda_um)
