@@ -19,7 +19,9 @@ Also reported: the velocity over ``diams`` (``velocities_m_per_s``; its log--log
 ``exponent``, 0.5 for :math:`v \propto \sqrt d`) and over compartment lengths ``dx_um``
 (``mesh_velocities_m_per_s``: convergence). ``--set myelinated=1``: the same fibre
 myelinated: nodes of Ranvier (``node_um`` long, HH channels) every ``internode_um`` with
-myelin (capacitance ``cm_myelin``, leak ``g_myelin``); the velocity is fitted over the nodes
+myelin (capacitance ``cm_myelin``, leak ``g_myelin``), ``myelin_length`` µm long (12 mm; 8 mm
+with ``--quick``: along myelin the stimulus spreads electrotonically over millimetres and
+inflates the velocity measured on shorter fibres); the velocity is fitted over the nodes
 (saltatory conduction), and ``unmyelinated_m_per_s`` is the bare fibre of the same diameter.
 
 ``dendrite``: the NMDA plateau (clustered vs distributed input). A Y-shaped neuron (HH soma,
@@ -176,7 +178,10 @@ def _axon(p):
     dx = float(p["dx"])
     dt = float(p["dt"])
     if p["myelinated"]:
-        v, tr = axon_velocity(d0, length, dx, dt, record_trace=True, myelinated=True, node_um=p["node_um"],
+        # a long fibre: the stimulus spreads electrotonically along myelin for millimetres (its
+        # length constant is ~1 cm), which inflates the velocity of fibres shorter than ~8 mm
+        mlen = 8000.0 if q else float(p["myelin_length"])
+        v, tr = axon_velocity(d0, mlen, 25.0 if q else dx, dt, record_trace=True, myelinated=True, node_um=p["node_um"],
                               internode_um=p["internode_um"], cm_myelin=p["cm_myelin"], g_myelin=p["g_myelin"])
         v_un = axon_velocity(d0, length, dx, dt)
         figs = {"velocity_m_per_s": round(v, 4), "unmyelinated_m_per_s": round(v_un, 4),
@@ -291,7 +296,7 @@ ENTRIES = [
                 "--set myelinated=1: nodes of Ranvier, saltatory conduction",
         defaults=dict(diam=1.0, length=4000.0, dx=10.0, dt=0.01, diams=[0.5, 1.0, 2.0, 4.0],
                       mesh_dx=[40.0, 20.0, 10.0, 5.0], myelinated=False, node_um=1.0, internode_um=100.0,
-                      cm_myelin=0.01, g_myelin=0.0003, quick=False),
+                      cm_myelin=0.01, g_myelin=0.0003, myelin_length=12000.0, quick=False),
         compute=_axon, plot=_plot_axon),
     Entry(
         name="dendrite",
