@@ -5,6 +5,7 @@ import pytest
 from scipy.integrate import solve_ivp
 
 import braindyn as bd
+from braindyn import gallery
 from braindyn.gallery.biophysics_neurons import count_bursts
 
 
@@ -52,28 +53,26 @@ def _reference(model, Is, gc):
 
 @pytest.fixture(scope="module")
 def runs():
-    out = {}
-    for gc, Is in [(2.1, 1.5), (10.5, 1.5)]:
-        pr = bd.neurons.PinskyRinzel(gc=gc, method="rk4")
-        res = bd.run(pr, T, DT, inputs=Is, record=["Vs", "spike"])
-        out[gc] = (pr, Is, res)
-    return out
+    # the gallery entry (its default: I_s = 1.5, rk4 at dt 0.02) at weak and strong coupling
+    return {gc: gallery.run_entry("pinsky-rinzel", {"duration": T, "g_c": gc}).figures for gc in (2.1, 10.5)}
 
 
 @pytest.mark.parametrize("gc", [2.1, 10.5])
 def test_spike_times_match_scipy(runs, gc):
-    pr, Is, res = runs[gc]
-    ref = _reference(pr, Is, gc)
-    got = res.spike_times()
+    f = runs[gc]
+    assert f["dt_ms"] == DT and f["method"] == "rk4"
+    ref = _reference(bd.neurons.PinskyRinzel(gc=gc), f["I"], gc)
+    got = np.array(f["spike_times"])
     assert len(ref) >= 5
     assert len(got) == len(ref), (got, ref)
     np.testing.assert_allclose(got, ref, atol=0.1)
 
 
 def test_weak_coupling_bursts_strong_coupling_does_not(runs):
-    weak, strong = runs[2.1][2].spike_times(), runs[10.5][2].spike_times()
-    assert count_bursts(weak) >= 3
-    assert count_bursts(strong) == 0
+    weak, strong = runs[2.1], runs[10.5]
+    assert weak["burst_count"] == count_bursts(weak["spike_times"]) >= 3
+    assert strong["burst_count"] == 0 and strong["spike_count"] >= 3
+    assert count_bursts([10.0, 14.0, 17.0, 100.0, 160.0, 163.0]) == 2
 
 
 def test_bad_p():

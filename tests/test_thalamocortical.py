@@ -5,6 +5,7 @@ import pytest
 from scipy.integrate import solve_ivp
 
 import braindyn as bd
+from braindyn import gallery
 
 F = 96485.33212
 
@@ -50,17 +51,16 @@ def _tc_rhs(I_of_t):
 
 
 T_SETTLE, T_HYP, T_AFTER, AMP = 100.0, 300.0, 60.0, -1.5
+OVER = {"t_after": T_AFTER}  # the gallery entry's protocol, shortened after the burst
 
 
 @pytest.fixture(scope="module")
-def braindyn_run():
+def report():
+    return gallery.run_entry("thalamocortical", OVER)
+
+
+def test_rebound_burst_matches_scipy(report):
     tc = bd.neurons.thalamocortical(method="rk4")
-    step = bd.inputs.section([0.0, AMP, 0.0], [T_SETTLE, T_HYP, T_AFTER])
-    return tc, bd.run(tc, T_SETTLE + T_HYP + T_AFTER, 0.02, inputs=step, record=list(tc.variables) + ["spike"])
-
-
-def test_rebound_burst_matches_scipy(braindyn_run):
-    tc, res = braindyn_run
     order = ["V", "Na_m", "Na_h", "K_n", "T_h", "CaL_m", "CaN_m", "CaN_h", "h_m", "pool_c"]
     y0 = [float(np.asarray(tc.init_state()[k])[0]) for k in order]
     I_of_t = lambda t: AMP if T_SETTLE <= t < T_SETTLE + T_HYP else 0.0
@@ -74,21 +74,20 @@ def test_rebound_burst_matches_scipy(braindyn_run):
         ref += list(sol.t_events[0])
         y = sol.y[:, -1]
     ref = np.array(ref)
-    got = res.spike_times()
+    f = report.figures
+    got = np.array(f["spike_times"])
     # a rebound burst: several spikes, all after the release, none during the hyperpolarisation
     assert len(ref) >= 3 and ref.min() > T_SETTLE + T_HYP and np.max(np.diff(ref)) < 10.0
     assert len(got) == len(ref), (got, ref)
     np.testing.assert_allclose(got, ref, atol=0.1)
-    # the hyperpolarisation de-inactivated I_T (h_T from ~0 at rest towards 1)
-    k_rel = int(round((T_SETTLE + T_HYP) / 0.02)) - 1
-    assert res["T_h"][k_rel, 0] > 0.5 > res["T_h"][int(T_SETTLE / 0.02) - 1, 0]
+    assert f["rebound_spikes"] == len(ref) and f["burst_count"] == 1
+    # the hyperpolarisation de-inactivated I_T (h_T from near 0 at rest towards 1)
+    assert f["hT_release"] > 0.5 > f["hT_rest"]
 
 
-def test_no_rebound_without_T_current(braindyn_run):
-    tc = bd.neurons.thalamocortical(gT=0.0, method="rk4")
-    step = bd.inputs.section([0.0, AMP, 0.0], [T_SETTLE, T_HYP, T_AFTER])
-    # same structure, duration and records as the fixture: no recompilation
-    res = bd.run(tc, T_SETTLE + T_HYP + T_AFTER, 0.02, inputs=step, record=list(tc.variables) + ["spike"])
-    assert res.spike_count() == 0
+def test_no_rebound_without_T_current(report):
+    # the same entry and protocol (no recompilation) with the T current blocked
+    f = gallery.run_entry("thalamocortical", {**OVER, "gT": 0.0}).figures
+    assert f["spike_count"] == 0 and f["rebound_spikes"] == 0
     with pytest.raises(bd.BraindynError, match="unknown parameter"):
         bd.neurons.thalamocortical(gX=1.0)

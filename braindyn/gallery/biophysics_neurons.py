@@ -49,14 +49,17 @@ def _plot_pr(report, p):
 
 
 def _thalamocortical(p):
-    m = neurons.thalamocortical(method=p["method"])
+    m = neurons.thalamocortical(method=p["method"], gT=p["gT"])
     stim = inputs.section([0.0, p["I_hyper"], 0.0], [p["t_settle"], p["t_hyper"], p["t_after"]])
     dur = p["t_settle"] + p["t_hyper"] + p["t_after"]
     res = run(m, dur, p["dt"], inputs=stim, record=["V", "T_h", "pool_c", "spike"])
     times = res.spike_times()
     release = p["t_settle"] + p["t_hyper"]
     after = times[times > release]
+    hT = np.asarray(res["T_h"])[:, 0]
+    k_rest, k_rel = int(round(p["t_settle"] / p["dt"])) - 1, int(round(release / p["dt"])) - 1
     rep = neuron_report(res, dict(p, duration=dur), extra={
+        "hT_rest": round(float(hT[k_rest]), 5), "hT_release": round(float(hT[k_rel]), 5),
         "rebound_spikes": int(len(after)), "burst_count": count_bursts(times, 15.0),
         "rebound_latency_ms": round(float(after[0] - release), 3) if len(after) else None,
         "I_hyper": p["I_hyper"]}, inputs_trace=stim.array(dur, p["dt"]))
@@ -68,7 +71,7 @@ ENTRIES = [
           dict(duration=500.0, I=1.5, g_c=2.1, p=0.5, dt=0.02, method="rk4", burst_isi=15.0),
           _pinsky_rinzel, _plot_pr),
     Entry("thalamocortical", "Thalamocortical neuron (T/L/N Ca, AHP, Ih): rebound burst after a hyperpolarising step",
-          dict(I_hyper=-1.5, t_settle=100.0, t_hyper=300.0, t_after=100.0, dt=0.02, method="rk4"),
+          dict(I_hyper=-1.5, t_settle=100.0, t_hyper=300.0, t_after=100.0, gT=2.0, dt=0.02, method="rk4"),
           _thalamocortical, lambda r, p: plot_neuron(r, p, title="Thalamocortical neuron: rebound burst",
                                                      input_label="I (uA/cm2)")),
 ]
