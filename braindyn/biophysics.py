@@ -14,21 +14,25 @@ permeability ratios :math:`P_K : P_{Na} : P_{Cl} = 1 : 0.04 : 0.45` of Hodgkin &
 J Physiol 108:37).
 
 Dynamic concentrations: :class:`braindyn.neurons.channels.CalciumPool` is the calcium pool
-with first-order removal (pump/decay) of every conductance neuron;
-:func:`calcium_influx_factor` gives its influx factor for a submembrane shell of given depth.
+with first-order removal (decay) of every conductance neuron; :class:`CalciumPumpPool` adds a
+saturable (Michaelis--Menten) pump; :func:`calcium_influx_factor` gives the influx factor of
+either for a submembrane shell of given depth.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any, ClassVar
 
 import jax.numpy as jnp
 
 from ._errors import BraindynError
 from .integrators.exp import exprel
+from .neurons.channels import Channel
+from .params import param
 
 __all__ = [
     "FARADAY", "GAS_CONSTANT", "ZERO_CELSIUS", "Ion", "SQUID_IONS", "SQUID_PERMEABILITY", "thermal_voltage",
-    "nernst", "ghk_current", "ghk_voltage", "ghk_net_current", "calcium_influx_factor",
+    "nernst", "ghk_current", "ghk_voltage", "ghk_net_current", "calcium_influx_factor", "CalciumPumpPool",
 ]
 
 #: Faraday constant (C/mol).
@@ -262,3 +266,52 @@ def calcium_influx_factor(depth=1.0, z=2):
         raise BraindynError(f"calcium_influx_factor: depth={depth!r} um must be > 0. Fix: e.g. depth=1.0.")
     _check_z(z, "calcium_influx_factor")
     return 1e4 / (z * FARADAY * depth)
+
+
+class CalciumPumpPool(Channel):
+    """Submembrane calcium with a saturable pump and first-order recovery (the ``cadecay``
+    scheme of A. Destexhe et al. 1993, Biophys J 65:2473), a piece of
+    :class:`~braindyn.neurons.ConductanceNeuron` like :class:`~braindyn.neurons.channels.CalciumPool`:
+
+    .. math::
+        \\frac{d[Ca]}{dt} = -k\\, I_{Ca} - \\frac{v_{max} [Ca]}{[Ca] + K_m}
+                           + \\frac{[Ca]_\\infty - [Ca]}{\\tau}, \\qquad k = \\frac{10^4}{2 F d}
+
+    Reads the total calcium current ``env["I_Ca"]`` (uA/cm^2) and provides ``env["Ca"]`` (uM).
+    Without current the pool rests at the positive root of
+    :math:`[Ca]^2 + (K_m - [Ca]_\\infty + v_{max}\\tau)[Ca] - [Ca]_\\infty K_m = 0`.
+
+    Parameters: ``k`` influx factor (uM/ms per uA/cm^2) 0.518 (a 0.1 um shell), ``v_max`` pump
+    rate (uM/ms) 0, ``Km`` pump half-saturation (uM) 0.1, ``tau`` recovery time constant (ms)
+    5, ``Ca_inf`` (uM) 0.24.
+
+    Example
+    -------
+    >>> pool = CalciumPumpPool(v_max=0.5)
+    >>> c0 = pool.gates_inf(jnp.zeros(1), {})["c"]
+    >>> bool(abs(pool.derivs(jnp.zeros(1), {"c": c0}, {})["c"][0]) < 1e-6)
+    True
+    """
+
+    gates: ClassVar[tuple[str, ...]] = ("c",)
+    k: Any = param(1e4 / (2 * FARADAY * 0.1), bound="nonnegative", unit="uM/ms per uA/cm^2",
+                   doc="calcium influx per unit current")
+    v_max: Any = param(0.0, bound="nonnegative", unit="uM/ms", doc="maximal pump rate")
+    Km: Any = param(0.1, bound="positive", unit="uM", doc="pump half-saturation concentration")
+    tau: Any = param(5.0, bound="positive", unit="ms", doc="recovery time constant")
+    Ca_inf: Any = param(0.24, bound="nonnegative", unit="uM", doc="concentration reached without pump or current")
+
+    def rest(self):
+        """Resting concentration (uM) without calcium current."""
+        b = self.Km - self.Ca_inf + self.v_max * self.tau
+        return 0.5 * (-b + jnp.sqrt(b * b + 4.0 * self.Ca_inf * self.Km))
+
+    def gates_inf(self, V, env):
+        return {"c": jnp.broadcast_to(self.rest(), jnp.shape(V)).astype(jnp.result_type(V, float))}
+
+    def derivs(self, V, s, env):
+        c = s["c"]
+        return {"c": -self.k * env.get("I_Ca", 0.0) - self.v_max * c / (c + self.Km) + (self.Ca_inf - c) / self.tau}
+
+    def concentrations(self, s):
+        return {"Ca": s["c"]}

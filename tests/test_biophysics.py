@@ -101,3 +101,20 @@ def test_gallery_nernst_ghk_json_and_plot(tmp_path, capsys):
     ref = vt * math.log((20 + 0.04 * 440 + 0.45 * 52) / (400 + 0.04 * 50 + 0.45 * 560))
     assert figs["V_rest_mV"] == pytest.approx(ref, abs=1e-4)
     assert png.stat().st_size > 1000
+
+
+def test_calcium_pump_pool_rest_and_kinetics():
+    pool = bp.CalciumPumpPool(v_max=0.5, Km=0.2, tau=8.0, Ca_inf=0.3, k=0.4)
+    # resting concentration: the zero of the no-current kinetics, found by numpy's root finder
+    roots = np.roots([1.0, 0.2 - 0.3 + 0.5 * 8.0, -0.3 * 0.2])
+    c0 = float(roots[roots > 0][0])
+    assert float(pool.rest()) == pytest.approx(c0, rel=1e-10)
+    # the derivative written out: influx -k I_Ca, pump, recovery
+    c, I = np.array([0.05, 1.0, 5.0]), -2.0
+    ref = -0.4 * I - 0.5 * c / (c + 0.2) + (0.3 - c) / 8.0
+    got = pool.derivs(np.zeros(3), {"c": c}, {"I_Ca": I})["c"]
+    np.testing.assert_allclose(np.asarray(got), ref, rtol=1e-12)
+    # no pump: the first-order pool of braindyn.neurons.channels, resting at Ca_inf
+    plain = bp.CalciumPumpPool(v_max=0.0, Ca_inf=0.3)
+    assert float(plain.rest()) == pytest.approx(0.3, rel=1e-12)
+    assert pool.concentrations({"c": c})["Ca"] is c
