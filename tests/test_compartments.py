@@ -142,9 +142,20 @@ def test_axon_converged_full():
 def test_myelinated_faster_than_unmyelinated():
     from braindyn.gallery.compartments import axon_velocity
 
-    v_m = axon_velocity(1.0, 8000.0, 50.0, 0.02, myelinated=True)  # fibres under ~8 mm overstate it
-    v_u = axon_velocity(1.0, 2000.0, 20.0, 0.02)
+    # one compartment per 100 um internode (coarse, cheap); fibres under ~8 mm overstate the velocity
+    v_m = axon_velocity(1.0, 8000.0, 100.0, 0.025, myelinated=True)
+    v_u = axon_velocity(1.0, 2000.0, 20.0, 0.025)
     assert v_m > 3 * v_u
+
+
+@pytest.mark.slow
+def test_myelinated_converged():
+    from braindyn.gallery.compartments import axon_velocity
+
+    v50 = axon_velocity(1.0, 12000.0, 50.0, 0.01, myelinated=True)
+    v25 = axon_velocity(1.0, 12000.0, 25.0, 0.01, myelinated=True)
+    v_u = axon_velocity(1.0, 4000.0, 10.0, 0.01)
+    assert abs(v25 / v50 - 1) < 0.02 and v25 > 3 * v_u
 
 
 def test_dendrite_nmda_plateau_in_network():
