@@ -45,7 +45,7 @@ def _reference(model, Is, gc):
     y0 = [float(np.asarray(st[k])[0]) for k in order]
     y0[0] += 60.0
     y0[1] += 60.0
-    ev = lambda t, y: y[0] - 50.0
+    ev = lambda t, y: y[0] - 40.0  # V_th = -20 mV
     ev.direction = 1
     sol = solve_ivp(_pr_rhs(Is, gc), (0, T), y0, method="LSODA", rtol=1e-9, atol=1e-10, events=ev, max_step=0.05)
     return sol.t_events[0]

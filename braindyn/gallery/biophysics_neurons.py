@@ -43,8 +43,8 @@ def _plot_pr(report, p):
     fig = plot_neuron(report, p, title=f"Pinsky-Rinzel, g_c = {p['g_c']:g}, I_s = {p['I']:g} "
                                        f"({report.figures['burst_count']} bursts)")
     ax = fig.axes[0]
-    ax.plot(report.data["ts"], report.data["Vd"], color="C1", lw=0.8, label="dendrite")
-    ax.legend(["soma", "dendrite"], fontsize=8)
+    (dend,) = ax.plot(report.data["ts"], report.data["Vd"], color="C1", lw=0.8)
+    ax.legend([ax.lines[0], dend], ["soma", "dendrite"], fontsize=8)
     return fig
 
 

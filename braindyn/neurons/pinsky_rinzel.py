@@ -98,7 +98,8 @@ class PinskyRinzel(SpikingNeuron):
     C : float
         Capacitance (uF/cm^2): 3.
     V_th : float
-        Somatic spike detection level (mV): -10.
+        Somatic spike detection level (mV): -20 (low enough to count the spikelets of a
+        complex burst, whose peaks stay below 0 mV).
     V_init : float or None
         Initial soma and dendrite potential (mV); None: -64.6 (the rest of the published
         parameters). The gates start at their steady state there, Ca at 0.2.
@@ -115,7 +116,7 @@ class PinskyRinzel(SpikingNeuron):
     Bursts at weak coupling (``braindyn run pinsky-rinzel``)::
 
         res = bd.run(pr, duration=500.0, dt=0.02, inputs=1.5, record=["Vs", "spike"])
-        res.spike_times()   # 13 spikes, 5 bursts of 2-3 spikes; gc=10.5: 6 single spikes
+        res.spike_times()   # 20 spikes in 6 bursts of 2-4 spikes; gc=10.5: 6 single spikes
     """
 
     variables: ClassVar[tuple[str, ...]] = ("Vs", "Vd", "h", "n", "s", "c", "q", "Ca")
@@ -135,7 +136,7 @@ class PinskyRinzel(SpikingNeuron):
     gc: Any = param(2.1, bound="positive", unit="mS/cm^2", doc="soma-dendrite coupling conductance")
     p: Any = param(0.5, bound="positive", unit="1", doc="somatic area fraction (0 < p < 1)")
     C: Any = param(3.0, bound="positive", unit="uF/cm^2", doc="membrane capacitance")
-    V_th: Any = param(-10.0, unit="mV", doc="somatic spike detection level (upward crossing)")
+    V_th: Any = param(-20.0, unit="mV", doc="somatic spike detection level (upward crossing)")
     V_init: Optional[Any] = param(None, unit="mV", doc="initial potential of both compartments")
 
     def __check_init__(self):
