@@ -162,7 +162,7 @@ class CompartmentalNeuron(Dynamics):
 
     morphology: Morphology = eqx.field(static=True)
     mechs: dict
-    comps: dict = eqx.field(static=True)
+    comp_index: tuple = eqx.field(static=True)
     cm: Any = param(1.0, bound="positive", unit="uF/cm^2", per_neuron=False, doc="membrane capacitance")
     Ra: Any = param(35.4, bound="positive", unit="ohm cm", per_neuron=False, doc="axial resistivity")
     V_init: Any = param(-65.0, unit="mV", per_neuron=False, doc="initial potential")
@@ -187,7 +187,8 @@ class CompartmentalNeuron(Dynamics):
             raise BraindynError(f"parameter 'scheme' of CompartmentalNeuron must be 'backward_euler' or "
                                 f"'crank_nicolson', got {scheme!r}.")
         self.morphology = morphology
-        self.mechs, self.comps = _stack_channels(morphology, channels)
+        self.mechs, comps = _stack_channels(morphology, channels)
+        self.comp_index = tuple(comps.items())  # hashable (static) form of {channel: compartments}
         N = morphology.n_comp
         for k, v in (("cm", cm), ("V_init", V_init)):
             if np.ndim(v) not in (0,) and np.shape(v) != (N,):
@@ -212,6 +213,11 @@ class CompartmentalNeuron(Dynamics):
         self.spike_fn = spike_fn
 
     # ---- helpers ------------------------------------------------------------------------------
+    @property
+    def comps(self) -> dict:
+        """``{channel name: tuple of the compartments that hold it}`` (the order of its parameter arrays)."""
+        return dict(self.comp_index)
+
     @property
     def n_comp(self) -> int:
         return self.morphology.n_comp
