@@ -222,7 +222,8 @@ def test_population_batch_and_network_site():
     r1 = bd.run(net, 10.0, dt=0.025, record="pop.cell.V_tip")
     v = np.asarray(r1["pop.cell.V_tip"])
     assert v.max() > -64.0  # the synapse depolarises its site
-    tip = lambda t: bd.core.Conductance.of(jnp.full((2,), 0.01 * jnp.exp(-(t - 1.025) / 5.0) * (t >= 1.025 - 1e-9)), 0.0)
+    def tip(t):  # the source spikes in the step from 1.0; the synapse sees it one step later
+        return bd.core.Conductance.of(jnp.full((2,), 0.01 * jnp.exp(-(t - 1.025) / 5.0) * (t >= 1.025 - 1e-9)), 0.0)
     r2 = bd.run(cell, 10.0, dt=0.025, inputs={"tip": tip}, record="V_tip")
     np.testing.assert_allclose(v, np.asarray(r2["V_tip"]), atol=0.05)
 

@@ -230,7 +230,8 @@ class CompartmentalNeuron(Dynamics):
             if k == name:
                 return i
         raise BraindynError(f"CompartmentalNeuron has no site {name!r}. Sites: {['I'] + [k for k, _ in self.sites]} "
-                            f"(declare one with sites={{{name!r}: ('dend', 0.5)}}); per-compartment currents: 'I_comp'.")
+                            f"(declare one with sites={{{name!r}: ('dend', 0.5)}}); per-compartment currents: "
+                            f"'I_comp'.")
 
     def _split(self, state):
         return {m: {g: state[f"{m}_{g}"] for g in c.gates} for m, c in self.mechs.items()}

@@ -44,12 +44,6 @@ from . import Entry, Report
 from ._common import float_list
 
 
-def _jax64():
-    import jax
-
-    return jax.config.jax_enable_x64
-
-
 # ---------------------------------------------------------------- cable
 def _cable(p):
     import braindyn as bd
@@ -80,7 +74,8 @@ def _cable(p):
     tau_fit = -1.0 / np.polyfit(ts[late], np.log(vbar[late]), 1)[0]
     figs = {"lambda_um": round(float(lam_fit), 3), "tau_ms": round(float(tau_fit), 4),
             "lambda_analytic_um": round(lam, 3), "tau_analytic_ms": round(tau, 4),
-            "lambda_rel_err": float(f"{abs(lam_fit / lam - 1):.3g}"), "tau_rel_err": float(f"{abs(tau_fit / tau - 1):.3g}"),
+            "lambda_rel_err": float(f"{abs(lam_fit / lam - 1):.3g}"),
+            "tau_rel_err": float(f"{abs(tau_fit / tau - 1):.3g}"),
             "nseg": nseg, "dx_um": round(L / nseg, 3), "dt_ms": p["dt"]}
     return Report(figs, {"x": x, "vss": vss, "ts": ts, "v0": vbar, "lam": lam, "tau": tau, "t_on": t_on})
 
