@@ -27,7 +27,6 @@ import jax
 
 jax.config.update("jax_enable_x64", True)
 
-import numpy as np  # noqa: E402
 
 import braindyn as bd  # noqa: E402
 from braindyn.compartments import CompartmentalNeuron, Morphology, Section  # noqa: E402

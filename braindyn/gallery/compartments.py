@@ -68,7 +68,6 @@ def _cable(p):
     vss = V[k_ss]
     sel = (x >= 0.2 * lam) & (x <= 4.0 * lam)
     lam_fit = -1.0 / np.polyfit(x[sel], np.log(vss[sel]), 1)[0]
-    v0 = V[:, 0]
     vbar = V @ m.area / m.area.sum()  # the charge of the sealed cable: decays as exp(-t/tau) exactly
     late = (ts >= t_on + 0.5 * tau) & (ts <= t_on + 4.0 * tau)
     tau_fit = -1.0 / np.polyfit(ts[late], np.log(vbar[late]), 1)[0]
