@@ -107,6 +107,9 @@ def block(model, *names) -> ConductanceNeuron:
     return cell
 
 
+_block = block  # the functions below take an argument called ``block``
+
+
 @dataclass
 class ClampResult:
     """Records of a clamp experiment (NumPy arrays, time along axis 0).
@@ -251,7 +254,7 @@ def voltage_clamp(model, command, duration: float, dt: float = 0.01, *, block=()
     if not (float(duration) > 0) or not (float(dt) > 0):
         raise BraindynError(f"voltage_clamp: duration={duration!r} and dt={dt!r} (ms) must be > 0. "
                             f"Fix: e.g. duration=25.0, dt=0.01.")
-    cell = globals()["block"](model, *block) if block else as_channels(model)
+    cell = _block(model, *block) if block else as_channels(model)
     n_steps = int(round(duration / dt))
     cmd = _as_command(command, dt)
     dtype = default_float()
@@ -282,7 +285,7 @@ def current_clamp(model, current, duration: float, dt: float = 0.01, *, block=()
     """
     from .run import run
 
-    cell = globals()["block"](model, *block) if block else as_channels(model)
+    cell = _block(model, *block) if block else as_channels(model)
     if method != cell.method:
         cell = ConductanceNeuron(cell.channels, C=cell.C, n=cell.n, V_th=cell.V_th, V_init=cell.V_init, method=method)
     res = run(cell, duration, dt, inputs=current, record=list(cell.variables))
