@@ -21,7 +21,6 @@ from __future__ import annotations
 import argparse
 import pathlib
 
-import braindyn as bd
 from braindyn import biophysics as bp
 from braindyn import gallery
 

@@ -5,7 +5,7 @@ from typing import Any, ClassVar, Optional
 
 import jax.numpy as jnp
 
-from ..core import SpikingNeuron, split_current
+from ..core import SpikingNeuron
 from ..params import param
 from .channels import _rate_lin
 
