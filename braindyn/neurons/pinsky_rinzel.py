@@ -81,6 +81,11 @@ class PinskyRinzel(SpikingNeuron):
     spikes like one compartment; weak coupling (about 2) gives bursts in which a dendritic
     calcium spike drives several somatic spikes.
 
+    In the terms of :mod:`braindyn.compartments` this is a two-compartment tree whose axial
+    conductance, per unit of total membrane area, is :math:`g_c`, with compartment areas in the
+    ratio :math:`p : 1-p`; it is written here as one ODE model so that it runs, vmaps and
+    analyses like every other single neuron.
+
     Step size: the Na activation is instantaneous and h, n are fast; exponential Euler at
     dt = 0.01 ms or ``rk4`` at 0.02 ms resolve the spikes (spike times within 0.1 ms of a
     tight solve_ivp reference in the tests).
