@@ -1,7 +1,8 @@
 """Neuron models. Each is an immutable module of parameters with a pure ``step``.
 
 * conductance-based: :class:`HH`, :class:`MorrisLecar`, :class:`WangBuzsaki`, and
-  :class:`ConductanceNeuron` assembled from the pieces of :mod:`.channels`;
+  :class:`ConductanceNeuron` assembled from the pieces of :mod:`.channels`; the two-compartment
+  :class:`PinskyRinzel` neuron and the :func:`thalamocortical` relay neuron;
 * integrate-and-fire: :class:`LIF`, :class:`QIF`, :class:`Theta`, :class:`ExpIF`,
   :class:`AdEx`, :class:`AdQIF`, :class:`Izhikevich`, :class:`GIF`;
 * continuous: :class:`HindmarshRose`, :class:`FHN`;
@@ -20,6 +21,8 @@ from .if_family import ADEX_PATTERNS, GIF_PATTERNS, QIF, AdEx, AdQIF, ExpIF, GIF
 from .input_groups import PoissonGroup, SpikeTimeGroup
 from .izhikevich import IZHIKEVICH_PATTERNS, Izhikevich
 from .rate import RateUnit, ThresholdLinear, WilsonCowan
+from .pinsky_rinzel import PinskyRinzel
+from .thalamocortical import thalamocortical
 
 __all__ = [
     "HH", "hh_rates", "LIF",
@@ -30,4 +33,5 @@ __all__ = [
     "RateUnit", "ThresholdLinear", "WilsonCowan",
     "PoissonGroup", "SpikeTimeGroup",
     "patterns", "FICurve", "fi_curve", "rheobase",
+    "PinskyRinzel", "thalamocortical",
 ]
