@@ -21,7 +21,7 @@ from .runstate import RunState
 
 __version__ = "0.1.0"
 
-_LAZY = ("analysis", "connect", "gallery", "measure", "models", "ops", "plasticity", "plot", "synapses", "testing")
+_LAZY = ("analysis", "connect", "distributed", "gallery", "measure", "models", "ops", "plasticity", "plot", "synapses", "testing")
 
 __all__ = [
     "clock", "core", "inputs", "integrators", "neurons", "params", "surrogate", *_LAZY,

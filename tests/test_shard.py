@@ -170,3 +170,19 @@ def test_errors_name_the_problem():
     sub = bd.Network({"V1": bd.Network({"E": E}, {})}, {})
     with pytest.raises(bd.BraindynError, match="flat population"):
         shard_network(sub, 2)
+
+
+def test_cli_bench_devices_forces_cpu_devices_and_counts_the_same_spikes():
+    from braindyn.bench import run_benchmark
+
+    env = dict(os.environ, JAX_PLATFORMS="cpu")
+    env.pop("XLA_FLAGS", None)
+    r = subprocess.run([sys.executable, "-m", "braindyn.cli", "bench", "cuba", "--n", "200", "--duration", "20",
+                        "--repeats", "1", "--devices", "2", "--json"], capture_output=True, text=True, env=env,
+                       timeout=600)
+    assert r.returncode == 0, r.stderr[-3000:]
+    out = json.loads(r.stdout)
+    assert out["devices"] == 2 and out["via"] == "sharded"
+    ref = run_benchmark("cuba", n=200, duration=20.0, repeats=1, dtype=np.float32)
+    assert ref["devices"] == 1 and ref["spikes"] > 0
+    assert out["spikes"] == ref["spikes"]

@@ -7,10 +7,11 @@
 * :mod:`~braindyn.distributed.launch` -- several processes through ``jax.distributed``
   (``python -m braindyn.distributed.launch -n 2 script.py``).
 """
-from .run import ShardedResult, load_sharded, make_mesh, run_sharded, save_sharded, simulate_sharded, to_host
+from .run import (ShardedResult, load_sharded, make_mesh, prepare_sharded, run_sharded, save_sharded, simulate_sharded,
+                  to_host)
 from .shard import (AXIS, BlockPopulation, BlockProceduralConn, ShardedNetwork, StateLayout, block, block_size,
                     shard_network, unblock)
 
 __all__ = ["AXIS", "BlockPopulation", "BlockProceduralConn", "ShardedNetwork", "StateLayout", "block", "block_size",
-           "shard_network", "unblock", "ShardedResult", "load_sharded", "make_mesh", "run_sharded", "save_sharded",
-           "simulate_sharded", "to_host"]
+           "shard_network", "unblock", "ShardedResult", "load_sharded", "make_mesh", "prepare_sharded", "run_sharded",
+           "save_sharded", "simulate_sharded", "to_host"]

@@ -47,7 +47,7 @@ from ..run import make_recorder, simulate
 from ..runstate import RunState, fingerprint
 from .shard import AXIS, ShardedNetwork, StateLayout, block, block_size, shard_network, unblock
 
-__all__ = ["make_mesh", "simulate_sharded", "run_sharded", "ShardedResult", "save_sharded", "load_sharded",
+__all__ = ["make_mesh", "simulate_sharded", "prepare_sharded", "run_sharded", "ShardedResult", "save_sharded", "load_sharded",
            "to_host"]
 
 
@@ -137,6 +137,15 @@ def simulate_sharded(sn: ShardedNetwork, state, n_steps: int, dt: float, *, inpu
     -------
     ``(final, records, input_states)`` as global (sharded) arrays with a leading device axis.
     """
+    fn, args = prepare_sharded(sn, state, n_steps, dt, inputs=inputs, input_states=input_states, record=record,
+                               t0=t0, step0=step0, key=key, unroll=unroll, mesh=mesh)
+    return fn(*args)
+
+
+def prepare_sharded(sn: ShardedNetwork, state, n_steps: int, dt: float, *, inputs=None, input_states=None,
+                    record=None, t0: float = 0.0, step0: int = 0, key=None, unroll: int = 1, mesh=None):
+    """``(fn, args)`` with ``fn(*args)`` = :func:`simulate_sharded` (``fn`` a jitted function: ``fn.lower(*args)
+    .compile()`` compiles ahead of time, as the benchmark does)."""
     from .. import inputs as _inputs
     from .. import clock
 
@@ -165,7 +174,7 @@ def simulate_sharded(sn: ShardedNetwork, state, n_steps: int, dt: float, *, inpu
             jax.tree.map(lambda x: _put(rep(x), mesh), input_states),
             keyd, _put(rep(np.asarray(t0, np.float64 if jax.config.jax_enable_x64 else np.float32)), mesh),
             _put(rep(np.int32(a)), mesh), _put(rep(np.int32(b)), mesh))
-    return prog.fn(*args)
+    return prog.fn, args
 
 
 @dataclass
