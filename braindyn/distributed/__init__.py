@@ -5,7 +5,8 @@
 * :mod:`~braindyn.distributed.run` -- :func:`run_sharded` / :func:`simulate_sharded` (one
   ``jax.shard_map`` around :func:`braindyn.simulate`), checkpoints per shard;
 * :mod:`~braindyn.distributed.launch` -- several processes through ``jax.distributed``
-  (``python -m braindyn.distributed.launch -n 2 script.py``).
+  (``python -m braindyn.distributed.launch -n 2 script.py``; imported on its own, not here, so
+  that ``-m`` runs it cleanly).
 """
 from .run import (ShardedResult, load_sharded, make_mesh, prepare_sharded, run_sharded, save_sharded, simulate_sharded,
                   to_host)
