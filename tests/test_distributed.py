@@ -72,3 +72,30 @@ def test_launcher_rejects_a_bad_process_count():
 
     with pytest.raises(bd.BraindynError, match="positive integer"):
         launch(0, ["x.py"])
+
+
+# ---- trial/parameter batches on a local Dask cluster of 2 worker processes ------------------------------------
+def test_dask_batch_on_two_workers_gathers_into_one_store(tmp_path):
+    pytest.importorskip("distributed", reason="the 'cluster' extra (dask[distributed]) is not installed: "
+                                              "pip install 'braindyn[cluster]'")
+    from distributed import Client, LocalCluster
+
+    from braindyn.distributed.batch import load_batch, run_batch
+
+    sys.path.insert(0, os.path.dirname(__file__))
+    import _batch_tasks
+
+    currents = [21.0, 25.0, 30.0, 40.0]
+    tests_dir = os.path.dirname(os.path.abspath(__file__))
+    with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None,
+                      env={"PYTHONPATH": os.pathsep.join([tests_dir, *sys.path])}) as cl, Client(cl) as client:
+        out = run_batch(_batch_tasks.lif_count, currents, client=client, store=str(tmp_path / "sweep.zarr"))
+        workers = len(client.scheduler_info()["workers"])
+    assert workers == 2
+    # independent reference: the LIF firing period tau ln(I / (I - V_th)) (V_rest = V_reset = 0, no refractoriness)
+    period = 10.0 * np.log(np.array(currents) / (np.array(currents) - 20.0))
+    np.testing.assert_allclose(out["count"], np.floor(200.0 / period), atol=1)
+    assert np.all(np.diff(out["count"]) > 0)
+    back, items = load_batch(tmp_path / "sweep.zarr")
+    assert items == currents
+    np.testing.assert_array_equal(back["count"], out["count"])
