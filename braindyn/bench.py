@@ -185,7 +185,10 @@ def run_benchmark(name: str, n: int = 4000, duration: float = 1000.0, repeats: i
     nsyn = 0
     for pr in net.projections.values():
         c = pr.conn
-        nsyn += int(c.nnz) if hasattr(c, "nnz") else int(np.count_nonzero(np.asarray(c))) if hasattr(c, "shape") else 0
+        if hasattr(c, "n_cand"):  # procedural: the expected number (no synapse is stored)
+            nsyn += int(round(c.n_pre * c.n_cand * c.p))
+        else:
+            nsyn += int(c.nnz) if hasattr(c, "nnz") else int(np.count_nonzero(np.asarray(c))) if hasattr(c, "shape") else 0
     first_pop = next(iter(state0["pop"].values()))
     return {
         "name": name, "n": n, "duration_ms": float(n_steps * dt), "dt_ms": dt, "n_steps": n_steps,
