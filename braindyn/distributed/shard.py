@@ -486,7 +486,8 @@ class ShardedNetwork:
         defs = [jax.tree.structure(nt) for nt in nets]
         if any(dd != defs[0] for dd in defs[1:]):
             raise BraindynError("shard_network: the device blocks differ in structure (internal error).")
-        self.local = jax.tree.map(lambda *xs: jnp.stack([jnp.asarray(x) for x in xs]), *nets)
+        # host (NumPy) stacks: each device receives only its slice (no whole copy on one accelerator)
+        self.local = jax.tree.map(lambda *xs: np.stack([np.asarray(x) for x in xs]), *nets)
 
     # ---- the state (see StateLayout) ---------------------------------------------------------------
     def shard_state(self, state):
