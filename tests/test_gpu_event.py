@@ -88,3 +88,19 @@ def test_benchmark_script_runs_tiny_on_cpu():
     assert r.returncode == 0, r.stderr[-3000:]
     out = json.loads(r.stdout.strip().splitlines()[-1])
     assert out["rows"] and all(row["max_abs_diff"] < 1e-4 for row in out["rows"])
+
+
+def test_a_network_on_the_expansion_kernel_has_the_raster_of_the_default_kernel():
+    import braindyn as bd
+    from braindyn.distributed.shard import _setattrs
+    from braindyn.models.benchmarks import build
+
+    b = build("coba", n=300, dtype=jnp.float64)
+    projs = {k: _setattrs(p, method="expand") for k, p in b.network.projections.items()}
+    net = bd.Network(dict(b.network.populations), projs)
+    rec = ["pop.E.spike", "pop.I.spike"]
+    ref = bd.run(b.network, 30.0, state0=b.state0, inputs=b.inputs, record=rec, progress=False)
+    got = bd.run(net, 30.0, state0=b.state0, inputs=b.inputs, record=rec, progress=False)
+    assert np.asarray(ref["pop.E.spike"]).sum() > 20
+    for k in rec:
+        np.testing.assert_array_equal(np.asarray(got[k]), np.asarray(ref[k]))
