@@ -42,7 +42,7 @@ def one(n, rate_hz, steps, dt=0.1, seed=0, repeats=3):
         def loop(sp):
             def body(acc, s):
                 return acc + k(s), None
-            return jax.lax.scan(body, jnp.zeros((n,), jnp.float32), sp)[0]
+            return jax.lax.scan(body, jnp.zeros((n,), jax.eval_shape(k, sp[0]).dtype), sp)[0]
 
         f = jax.jit(loop).lower(spikes).compile()
         jax.block_until_ready(f(spikes))

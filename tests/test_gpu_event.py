@@ -3,8 +3,6 @@ an independent NumPy product and against the existing event path; the fallback o
 its benchmark script at a tiny size on the CPU."""
 import json
 import os
-import subprocess
-import sys
 
 import jax
 import jax.numpy as jnp
@@ -31,8 +29,7 @@ def conn():
     return bc.fixed_prob(300, 200, 0.05, seed=3)
 
 
-@pytest.mark.parametrize("per_synapse", [False, True])
-@pytest.mark.parametrize("kind", ["bool", "float"])
+@pytest.mark.parametrize("kind,per_synapse", [("bool", False), ("float", True)])
 def test_expansion_equals_numpy_and_the_event_path(conn, per_synapse, kind):
     rng = np.random.default_rng(1)
     s = rng.random(conn.n_pre) < 0.05
@@ -81,13 +78,16 @@ def test_bad_input():
         event_matvec_expand(np.eye(2), jnp.zeros(2, bool))
 
 
-def test_benchmark_script_runs_tiny_on_cpu():
-    env = dict(os.environ, JAX_PLATFORMS="cpu", PYTHONPATH=ROOT + os.pathsep + os.environ.get("PYTHONPATH", ""))
-    r = subprocess.run([sys.executable, os.path.join(ROOT, "benchmarks", "gpu_event.py"), "--tiny", "--json"],
-                       capture_output=True, text=True, env=env, timeout=300)
-    assert r.returncode == 0, r.stderr[-3000:]
-    out = json.loads(r.stdout.strip().splitlines()[-1])
-    assert out["rows"] and all(row["max_abs_diff"] < 1e-4 for row in out["rows"])
+def test_benchmark_script_runs_tiny_on_cpu(capsys):
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("gpu_event", os.path.join(ROOT, "benchmarks", "gpu_event.py"))
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    mod.main(["--tiny", "--json"])
+    out = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert {r["kernel"] for r in out["rows"]} >= {"segment", "jax", "expand"}
+    assert all(row["max_abs_diff"] < 1e-4 for row in out["rows"])
 
 
 def test_a_network_on_the_expansion_kernel_has_the_raster_of_the_default_kernel():
