@@ -14,7 +14,7 @@ import pytest
 import braindyn as bd
 import braindyn.connect as bc
 from braindyn.distributed import StateLayout, block, shard_network, unblock
-from braindyn.synapses import ConductanceOutput, Exponential, SynapticProjection
+from braindyn.synapses import Exponential, SynapticProjection
 
 _SCRIPT = textwrap.dedent(r"""
     import json, os, sys

@@ -33,7 +33,7 @@ from __future__ import annotations
 import json
 import os
 from dataclasses import dataclass
-from typing import Any, Callable, Optional
+from typing import Optional
 
 import equinox as eqx
 import jax
@@ -96,7 +96,7 @@ def _split_inputs(layout: StateLayout, inputs):
 class _Program:
     """The compiled sharded run for one set of static arguments (cached on the ShardedNetwork)."""
 
-    def __init__(self, sn: ShardedNetwork, mesh, n_steps, dt, record, rest_inputs, unroll, blocked_keys):
+    def __init__(self, sn: ShardedNetwork, mesh, n_steps, dt, record, rest_inputs, unroll):
         params, static = eqx.partition(sn.local, eqx.is_array)
         recorder = make_recorder(record).for_gradients() if record is not None else None
 
@@ -161,7 +161,7 @@ def prepare_sharded(sn: ShardedNetwork, state, n_steps: int, dt: float, *, input
           tuple(sorted(blocked)), repr(rest))
     prog = cache.get(ck)
     if prog is None:
-        prog = cache[ck] = _Program(sn, mesh, n_steps, dt, record, rest, unroll, tuple(sorted(blocked)))
+        prog = cache[ck] = _Program(sn, mesh, n_steps, dt, record, rest, unroll)
     D = sn.devices
     rep = lambda x: np.broadcast_to(np.asarray(x)[None], (D,) + np.shape(x)).copy()
     a, b = clock.split_step(int(step0))
