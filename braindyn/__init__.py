@@ -21,8 +21,8 @@ from .runstate import RunState
 
 __version__ = "0.1.0"
 
-_LAZY = ("analysis", "biophysics", "clamp", "compartments", "connect", "gallery", "measure", "models", "ops",
-         "plasticity", "plot", "synapses", "testing")
+_LAZY = ("analysis", "biophysics", "clamp", "compartments", "connect", "distributed", "gallery", "measure",
+         "models", "ops", "plasticity", "plot", "synapses", "testing")
 
 __all__ = [
     "clock", "core", "inputs", "integrators", "neurons", "params", "surrogate", *_LAZY,

@@ -69,7 +69,7 @@ def _spike_count(state):
 
 def run_benchmark(name: str, n: int = 4000, duration: float = 1000.0, repeats: int = 3, *, seed: int = 1,
                   dtype=None, storage: str = "csr", dt: float | None = None, unroll: int = 2,
-                  via: str = "simulate") -> dict:
+                  via: str = "simulate", devices: int | None = None) -> dict:
     """Build, compile and run the benchmark ``name``; return the timings and the firing rate.
 
     Parameters
@@ -94,12 +94,18 @@ def run_benchmark(name: str, n: int = 4000, duration: float = 1000.0, repeats: i
         per-step overhead, which dominates small networks such as CUBA on the CPU).
     via : {"simulate", "run"}
         Time ``jax.jit(bd.simulate)`` compiled ahead of time (default), or ``bd.run``.
+    devices : int, optional
+        Shard the network over this many devices (:mod:`braindyn.distributed`: blocks of
+        neurons, synapses with their targets, one spike all-gather per step), compiled ahead of
+        time like ``via="simulate"``. JAX must see that many devices (on a CPU:
+        ``XLA_FLAGS=--xla_force_host_platform_device_count=D`` before JAX starts, which
+        ``braindyn bench --devices D`` sets for you). ``None``: the unsharded network.
 
     Returns
     -------
     dict with ``name, n, duration_ms, dt_ms, n_steps, n_synapses, build_s, compile_s, run_s,
     run_s_all, run_cpu_s_all, rate_hz, spikes, peak_rss_mb, precision, kernel, storage, backend,
-    unroll, via``.
+    unroll, via, devices``.
     """
     from .run import run as _run
     from .models import benchmarks as B
@@ -120,7 +126,30 @@ def run_benchmark(name: str, n: int = 4000, duration: float = 1000.0, repeats: i
     build_s = time.perf_counter() - t0
 
     runs, cpus, spikes = [], [], None
-    if via == "simulate":
+    if devices is not None:
+        if not isinstance(devices, int) or isinstance(devices, bool) or devices < 1:
+            raise BraindynError(f"'devices' of braindyn bench must be a positive integer, got {devices!r}. "
+                                f"Fix: --devices 2.")
+        from .distributed import prepare_sharded, shard_network
+
+        t0 = time.perf_counter()
+        sn = shard_network(net, devices)
+        fn, args = prepare_sharded(sn, sn.shard_state(state0), n_steps, dt, inputs=inputs, record=_spike_count,
+                                   unroll=unroll)
+        build_s += time.perf_counter() - t0
+        t0 = time.perf_counter()
+        compiled = fn.lower(*args).compile()
+        compile_s = time.perf_counter() - t0
+        for _ in range(repeats):
+            t0, c0 = time.perf_counter(), time.process_time()
+            final, rec, _ = compiled(*args)
+            jax.block_until_ready((final, rec))
+            runs.append(time.perf_counter() - t0)
+            cpus.append(time.process_time() - c0)
+            if spikes is None:  # every device holds the whole spike vectors: device 0's count is the total
+                spikes = int(np.asarray(jax.device_get(rec["n"]), np.int64)[0].sum())
+        via = "sharded"
+    elif via == "simulate":
         params, static = eqx.partition(net, eqx.is_array)
 
         def go(params, state):
@@ -156,7 +185,10 @@ def run_benchmark(name: str, n: int = 4000, duration: float = 1000.0, repeats: i
     nsyn = 0
     for pr in net.projections.values():
         c = pr.conn
-        nsyn += int(c.nnz) if hasattr(c, "nnz") else int(np.count_nonzero(np.asarray(c))) if hasattr(c, "shape") else 0
+        if hasattr(c, "n_cand"):  # procedural: the expected number (no synapse is stored)
+            nsyn += int(round(c.n_pre * c.n_cand * c.p))
+        else:
+            nsyn += int(c.nnz) if hasattr(c, "nnz") else int(np.count_nonzero(np.asarray(c))) if hasattr(c, "shape") else 0
     first_pop = next(iter(state0["pop"].values()))
     return {
         "name": name, "n": n, "duration_ms": float(n_steps * dt), "dt_ms": dt, "n_steps": n_steps,
@@ -165,4 +197,5 @@ def run_benchmark(name: str, n: int = 4000, duration: float = 1000.0, repeats: i
         "rate_hz": spikes / n / (n_steps * dt / 1000.0), "spikes": spikes, "peak_rss_mb": peak_rss_mb(),
         "precision": str(jnp.dtype(first_pop["V"].dtype)), "kernel": _kernel_name(),
         "storage": storage, "backend": jax.default_backend(), "unroll": unroll, "via": via,
+        "devices": 1 if devices is None else devices,
     }

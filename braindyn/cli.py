@@ -109,13 +109,36 @@ def _cmd_run(args):
     return 0
 
 
+def _forced_devices_rerun(args):
+    """``--devices D`` on a machine whose JAX would see fewer devices: run the same command again in a
+    subprocess with ``XLA_FLAGS=--xla_force_host_platform_device_count=D`` (the flag must be set before
+    JAX starts). Returns the subprocess's exit code, or None when no re-run is needed."""
+    import os
+    import subprocess
+
+    if args.devices is None or args.devices <= 1 or "xla_force_host_platform_device_count" in \
+            os.environ.get("XLA_FLAGS", ""):
+        return None
+    if "jax" in sys.modules:
+        import jax
+
+        if jax.device_count() >= args.devices:
+            return None
+    env = dict(os.environ)
+    env["XLA_FLAGS"] = (env.get("XLA_FLAGS", "") + f" --xla_force_host_platform_device_count={args.devices}").strip()
+    return subprocess.run([sys.executable, "-m", "braindyn.cli", *args.argv], env=env).returncode
+
+
 def _cmd_bench(args):
+    rc = _forced_devices_rerun(args)
+    if rc is not None:
+        return rc
     try:
         from . import bench
     except ImportError as err:  # pragma: no cover - present once the benchmark module lands
         raise SystemExit(f"braindyn: benchmarks are not available in this installation ({err})")
     out = bench.run_benchmark(args.name, n=args.n, duration=args.duration, repeats=args.repeats, unroll=args.unroll,
-                              storage=args.storage, via=args.via)
+                              storage=args.storage, via=args.via, devices=args.devices)
     out = _jsonable(out)
     if args.json:
         print(json.dumps(out))
@@ -151,6 +174,8 @@ def build_parser():
     p.add_argument("--storage", default="csr", help="connectivity: csr, procedural, csr-procedural, dense-procedural")
     p.add_argument("--via", default="simulate", choices=("simulate", "run"),
                    help="time jax.jit(bd.simulate) compiled ahead of time (default) or bd.run")
+    p.add_argument("--devices", type=int, default=None,
+                   help="shard the network over D devices (CPU devices are forced when the machine has fewer)")
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=_cmd_bench)
     return ap
@@ -158,6 +183,7 @@ def build_parser():
 
 def main(argv=None):
     args = build_parser().parse_args(argv)
+    args.argv = list(sys.argv[1:] if argv is None else argv)
     from ._errors import BraindynError, SimulationDiverged
 
     try:

@@ -21,6 +21,10 @@ Kernels (``method``):
 ``"segment"``
     Pure JAX over all synapses (gather + scatter-add), cost :math:`O(nnz)`;
     the simplest, fully linear path.
+``"expand"``
+    Pure JAX, load-balanced expansion (:mod:`braindyn.ops.event_expand`): prefix sum, vectorised
+    search and one scatter, static shapes, no compaction and no data-dependent loop (designed
+    for GPUs; CSR only).
 ``"auto"`` (default)
     ``"ffi"`` on CPU if the kernel could be built, otherwise ``"jax"``
     (selected per platform at lowering time). ``BRAINDYN_EVENT_KERNEL=jax|ffi|segment``
@@ -54,7 +58,7 @@ from . import _ffi
 
 __all__ = ["event_matvec", "matvec", "ffi_available"]
 
-_METHODS = ("auto", "ffi", "jax", "segment")
+_METHODS = ("auto", "ffi", "jax", "segment", "expand")
 DEFAULT_CHUNK = 32
 
 
@@ -197,6 +201,10 @@ def _csr_primal_jvp(n_post, max_row, homo, method, chunk, primals, tangents):
 
 
 def _csr_matvec(conn: CSR, spikes, weight, method, chunk):
+    if method == "expand":  # accelerator formulation (braindyn.ops.event_expand); plain autodiff
+        from .event_expand import event_matvec_expand
+
+        return event_matvec_expand(conn, spikes, weight)
     w = jnp.asarray(1.0 if weight is None else weight)
     dtype = _float_dtype(w, spikes)
     w = w.astype(dtype)
@@ -326,7 +334,7 @@ def event_matvec(conn, spikes, weight=None, *, method=None, chunk=DEFAULT_CHUNK)
         weight: CSR: scalar or per-synapse ``(nnz,)`` array (default 1).
             Dense: scalar factor applied to the matrix (default 1).
             Procedural: scalar factor on the conn's own weights.
-        method: ``"auto"`` | ``"ffi"`` | ``"jax"`` | ``"segment"`` (CSR only;
+        method: ``"auto"`` | ``"ffi"`` | ``"jax"`` | ``"segment"`` | ``"expand"`` (CSR only;
             see the module docs). Default: ``$BRAINDYN_EVENT_KERNEL`` or
             ``"auto"``.
         chunk: rows per iteration of the pure-JAX event loop.
