@@ -1,0 +1,8 @@
+"""braindyn.train: gradient, online and offline training of brain-dynamics models.
+
+See :mod:`braindyn.train.bptt` for the training pattern (parameters, mini-batches by
+``vmap``, truncation, checkpointing, surrogate gradients and ``detach_reset``).
+"""
+from .rollout import rollout
+from .bptt import fit, train_step
+from .losses import accuracy, cross_entropy, mse, rate_loss
