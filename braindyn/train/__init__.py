@@ -6,3 +6,4 @@ See :mod:`braindyn.train.bptt` for the training pattern (parameters, mini-batche
 from .rollout import rollout
 from .bptt import fit, train_step
 from .losses import accuracy, cross_entropy, mse, rate_loss
+from .readout import LinearReadout, LogisticReadout, RidgeCV, lasso, least_squares, logistic, mae, nrmse, ridge, ridge_cv
