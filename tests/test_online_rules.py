@@ -1,0 +1,134 @@
+"""Online learning rules in the learning-rule slot: RLS is recursive ridge (closed form), LMS
+converges to the least-squares weights, FORCE learns a periodic target in a chaotic reservoir
+and keeps it after learning stops."""
+import jax
+
+jax.config.update("jax_enable_x64", True)
+
+import jax.numpy as jnp  # noqa: E402
+import numpy as np  # noqa: E402
+import pytest  # noqa: E402
+
+import braindyn as bd  # noqa: E402
+import braindyn.connect as bc  # noqa: E402
+from braindyn import BraindynError  # noqa: E402
+from braindyn.plasticity import WeightLayout  # noqa: E402
+from braindyn.train import FORCE, LMS, RLS, force_network, ridge, sum_of_sines  # noqa: E402
+
+
+def _stream(n=60, p=5, q=2, seed=0, noise=0.3):
+    rng = np.random.default_rng(seed)
+    R = rng.normal(size=(n, p))
+    F = R @ rng.normal(size=(p, q)) + noise * rng.normal(size=(n, q))
+    return R, F
+
+
+def _apply(rule, R, F, w0=None, layout=None):
+    p, q = R.shape[1], F.shape[1]
+    layout = WeightLayout.of(np.ones((p, q))) if layout is None else layout
+    w0 = jnp.zeros(layout.shape) if w0 is None else w0
+
+    def body(c, xs):
+        st, w = rule.update(c[0], c[1], xs[0], None, 0.1, layout, factor=xs[1])
+        return (st, w), None
+
+    (st, w), _ = jax.lax.scan(body, (rule.init_state(p, q, jnp.float64), w0), (jnp.asarray(R), jnp.asarray(F)))
+    return st, w
+
+
+def test_rls_is_recursive_ridge():
+    R, F = _stream()
+    alpha = 0.7
+    _, w = _apply(RLS(alpha=alpha), R, F)
+    np.testing.assert_allclose(np.asarray(w), np.asarray(ridge(R, F, alpha, bias=False).W), rtol=1e-9,
+                               atol=1e-10)
+
+
+def test_rls_forgetting_is_exponentially_weighted_ridge():
+    R, F = _stream(n=40)
+    alpha, lam = 2.0, 0.95
+    st, w = _apply(RLS(alpha=alpha, lam=lam), R, F)
+    n = len(R)
+    c = lam ** (n - 1 - np.arange(n))                          # weight of sample k after n samples
+    A = (R * c[:, None]).T @ R + lam ** n * alpha * np.eye(R.shape[1])
+    np.testing.assert_allclose(np.asarray(w), np.linalg.solve(A, (R * c[:, None]).T @ F), rtol=1e-8, atol=1e-10)
+    np.testing.assert_allclose(np.asarray(st["P"]), np.linalg.inv(A), rtol=1e-7, atol=1e-10)
+
+
+def test_rls_every_and_missing_teacher():
+    R, F = _stream(n=30)
+    # learning every 3rd step == ridge on steps 0, 3, 6, ...
+    _, w = _apply(RLS(alpha=1.0, every=3), R, F)
+    np.testing.assert_allclose(np.asarray(w), np.asarray(ridge(R[::3], F[::3], 1.0, bias=False).W), rtol=1e-9)
+    # a NaN teacher leaves state and weights alone
+    Fn = F.copy()
+    Fn[10:] = np.nan
+    _, w = _apply(RLS(alpha=1.0), R, Fn)
+    np.testing.assert_allclose(np.asarray(w), np.asarray(ridge(R[:10], F[:10], 1.0, bias=False).W), rtol=1e-9)
+    # the factor may be the error itself: same result as the target form on one step
+    lay = WeightLayout.of(np.ones((5, 2)))
+    w0 = jnp.asarray(np.random.default_rng(1).normal(size=(5, 2)))
+    r, f = jnp.asarray(R[0]), jnp.asarray(F[0])
+    rule_t, rule_e = RLS(alpha=1.0), RLS(alpha=1.0, factor_is="error")
+    _, w_t = rule_t.update(rule_t.init_state(5, 2, jnp.float64), w0, r, None, 0.1, lay, factor=f)
+    _, w_e = rule_e.update(rule_e.init_state(5, 2, jnp.float64), w0, r, None, 0.1, lay, factor=r @ w0 - f)
+    np.testing.assert_allclose(np.asarray(w_t), np.asarray(w_e), rtol=1e-12)
+
+
+def test_lms_converges_to_least_squares_dense_and_csr():
+    rng = np.random.default_rng(2)
+    p, q, n = 4, 2, 4000
+    W_true = rng.normal(size=(p, q))
+    R = rng.normal(size=(n, p))
+    F = R @ W_true                                               # consistent: LMS reaches W_true
+    _, w = _apply(LMS(eta=0.05), R, F)
+    np.testing.assert_allclose(np.asarray(w), W_true, atol=1e-8)
+    # a sparse readout: each output reads two of the inputs; LMS reaches the least-squares weights
+    pre, post = [0, 1, 2, 3], [0, 0, 1, 1]
+    lay = WeightLayout.of(bc.from_ij(pre, post, p, q))
+    F2 = np.stack([R[:, :2] @ W_true[:2, 0], R[:, 2:] @ W_true[2:, 1]], 1) + 0.1 * rng.normal(size=(n, q))
+    _, w2 = _apply(LMS(eta=0.002), R, F2, w0=jnp.zeros(4), layout=lay)
+    ls0 = np.linalg.lstsq(R[:, :2], F2[:, 0], rcond=None)[0]
+    ls1 = np.linalg.lstsq(R[:, 2:], F2[:, 1], rcond=None)[0]
+    np.testing.assert_allclose(np.asarray(w2), np.concatenate([ls0, ls1]), atol=0.01)
+
+
+@pytest.fixture(scope="module")
+def force_run():
+    dt, T_train, T_test, period = 0.5, 6000.0, 2000.0, 240.0
+    net = force_network(200, g=1.5, seed=0)
+    target = lambda t: jnp.where(t < T_train, sum_of_sines(t + 2 * dt, period), jnp.nan)  # noqa: E731
+    res = bd.run(net, T_train + T_test, dt=dt, inputs={"target": target}, record="pop.Z.z", dtype=jnp.float64)
+    ts, z = np.asarray(res.ts), np.asarray(res["pop.Z.z"])[:, 0]
+    return ts, z, np.asarray(sum_of_sines(ts, period)), T_train, period
+
+
+def _nrmse(z, f):
+    return np.sqrt(np.mean((z - f) ** 2)) / np.std(f)
+
+
+def test_force_learns_a_sum_of_sines_and_keeps_it(force_run):
+    ts, z, f, T_train, period = force_run
+    last = (ts > T_train - 2 * period) & (ts <= T_train)
+    after = ts > T_train
+    assert _nrmse(z[last], f[last]) < 0.05
+    assert _nrmse(z[after], f[after]) < 0.05                     # 2 s (8 periods) without learning
+    # the untrained chaotic reservoir's readout is nowhere near (weights start at 0; first period)
+    first = ts < period
+    assert _nrmse(z[first], f[first]) > 0.05
+
+
+def test_online_rules_bad_inputs():
+    with pytest.raises(BraindynError, match="dense"):
+        RLS().update(RLS().init_state(2, 2, jnp.float64), jnp.zeros(2), jnp.ones(2), None, 0.1,
+                     WeightLayout.of(bc.from_ij([0, 1], [1, 0], 2, 2)), factor=jnp.ones(2))
+    with pytest.raises(BraindynError, match="teacher"):
+        LMS().update({}, jnp.zeros((2, 1)), jnp.ones(2), None, 0.1, WeightLayout.of(np.ones((2, 1))))
+    with pytest.raises(BraindynError, match="every"):
+        FORCE(every=0)
+    with pytest.raises(BraindynError, match="factor_is"):
+        LMS(factor_is="reward")
+    with pytest.raises(BraindynError):
+        RLS(alpha=-1.0)
+    with pytest.raises(BraindynError, match="signal"):
+        bd.run(force_network(10), 1.0, dt=0.5, inputs={})
