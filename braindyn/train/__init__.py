@@ -7,7 +7,6 @@ from .rollout import rollout
 from .bptt import fit, train_step
 from .losses import accuracy, cross_entropy, mse, rate_loss
 from .rtrl import RTRLState, rtrl, rtrl_init, rtrl_step
+from .eprop import eprop_grad, init_rsnn_weights, rsnn_loss
 from .readout import LinearReadout, LogisticReadout, RidgeCV, lasso, least_squares, logistic, mae, nrmse, ridge, ridge_cv
 from .online import FORCE, LMS, RLS, ReadoutUnit, force_network, sum_of_sines
-from .rtrl import RTRLState, rtrl, rtrl_init, rtrl_step
-from .eprop import eprop_grad, init_rsnn_weights, rsnn_loss
