@@ -181,6 +181,101 @@ def _rnn_entry(name, summary, **extra):
                  plot=_plot_rnn)
 
 
+def _snn_wm(p):
+    import optax
+
+    from ..models.snn import AdaptiveRSNN, run_batch
+    from ..params import combine, trainable
+    from ..train import cross_entropy, train_step
+    from ..train.tasks import delayed_match_to_sample, task_accuracy
+
+    quick = bool(p["quick"])
+    n, iters, batch = (20, 5, 8) if quick else (int(p["n"]), int(p["iterations"]), int(p["batch"]))
+    dt = float(p["dt"])
+    times = dict(t_fixation=50.0, t_sample=100.0, t_delay=100.0, t_test=100.0, t_response=50.0) if quick else \
+        dict(t_fixation=100.0, t_sample=200.0, t_delay=float(p["delay"]), t_test=200.0, t_response=100.0)
+    dtype = jnp.float32
+    net = AdaptiveRSNN.init(jax.random.PRNGKey(int(p["seed"])), 3, n, 3, tau_a=p["tau_a"], beta=p["beta"],
+                            frac_adaptive=p["frac_adaptive"])
+    net = jax.tree.map(lambda a: a.astype(dtype) if isinstance(a, jax.Array) and a.dtype.kind == "f" else a, net)
+    params, static = trainable(net, freeze=("neurons", "tau_out"))
+
+    def outputs(pr, u):
+        m = combine(pr, static)
+        rec = run_batch(m, u, dt, lambda s: {"y": s["y"], "spike": s["neurons"]["spike"]})
+        return rec["y"] @ m.W_out.T + m.b_out, rec["spike"]
+
+    def loss_fn(pr, u, target, mask):
+        z, spk = outputs(pr, u)
+        rate = spk.mean() * 1000.0 / dt
+        return cross_entropy(z, target, mask) + p["rate_reg"] * (rate - p["target_rate"]) ** 2
+
+    opt = optax.adam(float(p["lr"]))
+    step = jax.jit(train_step(loss_fn, opt, clip_norm=1.0))
+    opt_state = opt.init(params)
+    rng = np.random.default_rng(int(p["seed"]))
+    losses = []
+    t0 = time.perf_counter()
+    for _ in range(iters):
+        b = delayed_match_to_sample(batch, dt=dt, sigma=p["sigma"], seed=rng, **times)
+        params, opt_state, loss = step(params, opt_state, jnp.asarray(b.inputs, dtype), jnp.asarray(b.target),
+                                       jnp.asarray(b.mask, dtype))
+        losses.append(float(loss))
+    train_s = time.perf_counter() - t0
+    test = delayed_match_to_sample(32 if quick else int(p["test_trials"]), dt=dt, sigma=p["sigma"],
+                                   seed=int(p["seed"]) + 1000, **times)
+    z, spk = jax.jit(outputs)(params, jnp.asarray(test.inputs, dtype))
+    figs = {"accuracy": round(task_accuracy(np.asarray(z), test), 4), "loss": round(float(np.mean(losses[-10:])), 5),
+            "rate_hz": round(float(np.asarray(spk).mean() * 1000.0 / dt), 2), "iterations": iters,
+            "delay_ms": times["t_delay"], "train_s": round(train_s, 2)}
+    return Report(figs, {"spikes": np.asarray(spk[0]), "z": np.asarray(z[0]), "dt": dt, "losses": losses,
+                         "label": int(test.label[0])})
+
+
+def _plot_snn_wm(report, params):
+    import matplotlib.pyplot as plt
+
+    d = report.data
+    fig, (a1, a2, a3) = plt.subplots(3, 1, figsize=(7, 7), layout="constrained")
+    t, i = np.nonzero(d["spikes"])
+    a1.plot(t * d["dt"], i, "k|", ms=3)
+    a1.set_ylabel("neuron")
+    a1.set_title(f"one held-out trial (correct: {'match' if d['label'] == 1 else 'non-match'})", fontsize=9)
+    ts = np.arange(len(d["z"])) * d["dt"]
+    for k, lab in enumerate(("fixate", "match", "non-match")):
+        a2.plot(ts, d["z"][:, k], label=lab)
+    a2.set_xlabel("t (ms)")
+    a2.set_ylabel("read-out")
+    a2.legend(fontsize=8)
+    a3.semilogy(d["losses"])
+    a3.set_xlabel("iteration")
+    a3.set_ylabel("training loss")
+    return fig
+
+
+def _snn_digits(p):
+    from ..train.spiking import train_digits
+
+    quick = bool(p["quick"])
+    r = train_digits(n_hidden=16 if quick else int(p["n_hidden"]), n_steps=5 if quick else int(p["n_steps"]),
+                     epochs=1 if quick else int(p["epochs"]), batch=int(p["batch"]), lr=float(p["lr"]),
+                     max_rate=float(p["max_rate"]), seed=int(p["seed"]), n_train=128 if quick else None)
+    figs = {"test_accuracy": round(r["test_accuracy"], 4), "train_accuracy": round(r["train_accuracy"], 4),
+            "epochs": r["epochs"], "train_s": round(r["train_s"], 2), "n_test": r["n_test"]}
+    return Report(figs, {"losses": r["losses"]})
+
+
+def _plot_snn_digits(report, params):
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(5, 3.5), layout="constrained")
+    ax.plot(np.arange(1, len(report.data["losses"]) + 1), report.data["losses"], "o-")
+    ax.set_xlabel("epoch")
+    ax.set_ylabel("training loss (cross-entropy)")
+    ax.set_title(f"test accuracy {report.figures['test_accuracy']}", fontsize=9)
+    return fig
+
+
 ENTRIES = [
     _rnn_entry("rnn-decision", "rate RNN trained (BPTT) on perceptual decision making; accuracy, fixed points, "
                                "PCA trajectories"),
@@ -188,4 +283,15 @@ ENTRIES = [
                               "fixed points", iterations=1500, n=128),
     _rnn_entry("rnn-working-memory", "rate RNN trained on delayed match-to-sample (working memory); accuracy, "
                                      "fixed points", delay=1000.0),
+    Entry(name="snn-working-memory",
+          summary="adaptive spiking (GIF) network trained with surrogate gradients on delayed match-to-sample",
+          defaults=dict(n=100, iterations=400, batch=32, lr=0.005, dt=2.0, delay=500.0, sigma=1.0, tau_a=1000.0,
+                        beta=0.05, frac_adaptive=0.5, rate_reg=1e-4, target_rate=10.0, test_trials=500, seed=0,
+                        quick=False),
+          compute=_snn_wm, plot=_plot_snn_wm),
+    Entry(name="snn-digits",
+          summary="three-layer LIF network trained with surrogate gradients on scikit-learn's 8x8 digits",
+          defaults=dict(n_hidden=128, n_steps=20, epochs=30, batch=64, lr=0.005, max_rate=500.0, seed=0,
+                        quick=False),
+          compute=_snn_digits, plot=_plot_snn_digits),
 ]

@@ -199,7 +199,15 @@ def run_batch(model, seqs, dt: float, record):
     T = seqs.shape[1]
 
     def one(x):
-        _, rec, _ = simulate(model, s0, T, dt, inputs={"u": from_array(x, dt)}, record=lambda s: {"out": record(s)})
-        return rec["out"]
+        # the recorder flattens nested dicts to dotted labels: record a flat tuple of leaves instead
+        leaves = []
+
+        def rec_fn(s):
+            out, tree = jax.tree.flatten(record(s))
+            leaves[:] = [tree]
+            return {str(i): v for i, v in enumerate(out)}
+
+        _, rec, _ = simulate(model, s0, T, dt, inputs={"u": from_array(x, dt)}, record=rec_fn)
+        return jax.tree.unflatten(leaves[0], [rec[str(i)] for i in range(len(rec))])
 
     return jax.vmap(one)(seqs)
