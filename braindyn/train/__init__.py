@@ -10,3 +10,7 @@ from .rtrl import RTRLState, rtrl, rtrl_init, rtrl_step
 from .eprop import eprop_grad, init_rsnn_weights, rsnn_loss
 from .readout import LinearReadout, LogisticReadout, RidgeCV, lasso, least_squares, logistic, mae, nrmse, ridge, ridge_cv
 from .online import FORCE, LMS, RLS, ReadoutUnit, force_network, sum_of_sines
+from . import data, encoders, spiking, tasks
+from .data import load_digits
+from .encoders import delta_decode, delta_encode, latency_encode, poisson_encode
+from .spiking import fit_rate_pattern, train_digits
