@@ -196,7 +196,7 @@ def _snn_wm(p):
         dict(t_fixation=100.0, t_sample=200.0, t_delay=float(p["delay"]), t_test=200.0, t_response=100.0)
     dtype = jnp.float32
     net = AdaptiveRSNN.init(jax.random.PRNGKey(int(p["seed"])), 3, n, 3, tau_a=p["tau_a"], beta=p["beta"],
-                            frac_adaptive=p["frac_adaptive"])
+                            frac_adaptive=p["frac_adaptive"], scale_in=p["scale_in"], scale_rec=p["scale_rec"])
     net = jax.tree.map(lambda a: a.astype(dtype) if isinstance(a, jax.Array) and a.dtype.kind == "f" else a, net)
     params, static = trainable(net, freeze=("neurons", "tau_out"))
 
@@ -285,8 +285,8 @@ ENTRIES = [
                                      "fixed points", delay=1000.0),
     Entry(name="snn-working-memory",
           summary="adaptive spiking (GIF) network trained with surrogate gradients on delayed match-to-sample",
-          defaults=dict(n=100, iterations=400, batch=32, lr=0.005, dt=2.0, delay=500.0, sigma=1.0, tau_a=1000.0,
-                        beta=0.05, frac_adaptive=0.5, rate_reg=1e-4, target_rate=10.0, test_trials=500, seed=0,
+          defaults=dict(n=100, iterations=400, batch=32, lr=0.01, dt=2.0, delay=500.0, sigma=1.0, tau_a=1000.0,
+                        beta=0.2, frac_adaptive=0.5, scale_in=3.0, scale_rec=1.0, rate_reg=1e-4, target_rate=10.0, test_trials=500, seed=0,
                         quick=False),
           compute=_snn_wm, plot=_plot_snn_wm),
     Entry(name="snn-digits",

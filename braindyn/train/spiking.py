@@ -122,7 +122,7 @@ def filtered_rate(spikes, dt: float, tau_filter: float):
 
 
 def fit_rate_pattern(target_hz, *, dt: float = 1.0, n_in: int = 50, n_hidden: int = 64, in_rate: float = 20.0,
-                     tau_filter: float = 20.0, iterations: int = 300, lr: float = 5e-3, seed: int = 0,
+                     tau_filter: float = 30.0, iterations: int = 300, lr: float = 0.05, seed: int = 0,
                      dtype=jnp.float32) -> dict:
     r"""Train the three-layer LIF network so that its output neurons fire at ``target_hz``.
 
