@@ -1,17 +1,63 @@
 r"""Gradient training (back-propagation through time) with optax: :func:`train_step` and :func:`fit`.
 
-A loss is a function ``loss_fn(params, *batch) -> scalar`` (or ``(scalar, aux)``) that rebuilds
-the model from its trainable parameters (:func:`braindyn.params.trainable` /
-:func:`~braindyn.params.combine`), runs it with :func:`~braindyn.train.rollout` (or
-:func:`braindyn.simulate`) and scores the records (:mod:`braindyn.train.losses`). The gradient
-is then back-propagation through the ``lax.scan`` of the run:
+The pattern
+-----------
+1. **Parameters**: ``params, static = bd.trainable(model, freeze=(...))`` splits the model into
+   its trainable float leaves and the rest (:mod:`braindyn.params`); ``bd.params.combine(p, static)``
+   rebuilds it inside the loss. Any parameter (time constants, thresholds, weights of a
+   projection) can be trained; integer/structural fields never are.
+2. **A trial**: run the rebuilt model with :func:`~braindyn.train.rollout` (the values of
+   :func:`braindyn.simulate`; ``checkpoint_every`` bounds the memory of long runs,
+   ``truncate_every`` truncates the gradient) and return its records.
+3. **A mini-batch**: ``jax.vmap`` of the trial over the trial axis of the batch (inputs,
+   initial states, keys), then a loss of :mod:`braindyn.train.losses`.
+4. **The loop**: :func:`fit` (or ``jax.jit(train_step(loss, optax.adam(...)))`` in your own loop),
+   with ``clip_norm`` for exploding gradients.
+
+The gradient is back-propagation through the ``lax.scan`` of the run:
 
 .. math:: \frac{\partial L}{\partial\theta} = \sum_{t}\frac{\partial L}{\partial h_t}
-          \frac{\partial h_t}{\partial\theta}, \qquad
+          \frac{\partial h_t}{\partial\theta}\Big|_{\text{direct}}, \qquad
           \frac{\partial L}{\partial h_{t}} = \frac{\partial L_t}{\partial h_t}
           + \frac{\partial L}{\partial h_{t+1}}\frac{\partial h_{t+1}}{\partial h_t}.
 
-A mini-batch is a ``jax.vmap`` of the per-trial loss over the trial axis of the batch.
+Example (recover two membrane time constants from a batch of two trials):
+
+>>> import jax, jax.numpy as jnp, optax, braindyn as bd
+>>> def lif(tau):
+...     return bd.neurons.LIF(n=2, tau=tau, V_th=1e3, V_rest=0.0, V_reset=0.0)
+>>> params, static = bd.trainable(lif(jnp.array([8.0, 8.0])), freeze=("V_rest", "V_reset", "V_th", "R", "t_ref"))
+>>> def trial(p, I):                                   # one trial: a run, its record
+...     m = bd.params.combine(p, static)
+...     _, rec = bd.train.rollout(m, m.init_state(), 100, 0.5, inputs=I, record="V", checkpoint_every=25)
+...     return rec["V"]
+>>> batch_trial = jax.vmap(trial, in_axes=(None, 0))   # a mini-batch: vmap over trials
+>>> I = jnp.array([[2.0, 1.0], [4.0, 3.0]])
+>>> target = batch_trial(bd.trainable(lif(jnp.array([12.0, 5.0])))[0], I)
+>>> loss = lambda p, I, y: bd.train.mse(batch_trial(p, I), y)
+>>> p, hist = bd.train.fit(loss, params, optax.adam(0.3), [(I, target)], epochs=150)
+>>> [round(float(t), 1) for t in p.tau]
+[12.0, 5.0]
+
+Spiking neurons and surrogate gradients
+---------------------------------------
+A spike is a Heaviside step of the distance to threshold: its derivative is zero almost
+everywhere. Every :class:`~braindyn.SpikingNeuron` computes its spike with ``spike_fn``, a
+:mod:`braindyn.surrogate` (Heaviside forward, pseudo-derivative :math:`\rho(x/w)/w` backward):
+``bd.neurons.LIF(spike_fn=bd.surrogate.FastSigmoid(1.0))``. The width :math:`w` (mV) matters
+more than the shape (Zenke & Vogels 2021): about the distance the membrane moves in a few
+steps; heavy tails (``FastSigmoid``, ``ArcTan``) keep silent networks learning, compact ones
+(``PiecewiseLinear``, ``Rectangle``) give sparser gradients. Spikes recorded by
+:func:`~braindyn.train.rollout`/:func:`~braindyn.simulate` stay floats, so their surrogate
+gradient reaches a loss (:func:`~braindyn.train.losses.rate_loss`, spike counts as logits).
+
+``detach_reset`` (a static field of every spiking neuron, default ``True``): the reset
+:math:`V \leftarrow V - s\,(V - V_{reset})` sees the spike :math:`s` through
+``stop_gradient``, so no gradient flows through the spike into the reset. Through the reset
+the gradient is multiplied by the reset's Jacobian at every spike and tends to explode or to
+cancel the useful term; detaching it is the recommendation of Zenke & Vogels (2021) and what
+e-prop assumes (:mod:`braindyn.train.eprop`). ``detach_reset=False`` keeps the exact surrogate
+gradient of the whole step (e.g. to compare with a reference implementation).
 """
 from __future__ import annotations
 
