@@ -78,7 +78,7 @@ def _train_rnn(name, p):
     from ..train.tasks import task_accuracy
 
     quick = bool(p["quick"])
-    n, iters, batch = (16, 20, 16) if quick else (int(p["n"]), int(p["iterations"]), int(p["batch"]))
+    n, iters, batch = (12, 5, 8) if quick else (int(p["n"]), int(p["iterations"]), int(p["batch"]))
     dtype = jnp.float32
     rnn = RateRNN.init(jax.random.PRNGKey(int(p["seed"])), n=n, n_in=_analysis_input(name).size, n_out=3,
                        g=p["g"], tau=p["tau"], sigma_rec=p["sigma_rec"])
@@ -106,7 +106,7 @@ def _train_rnn(name, p):
         losses.append(float(loss))
     train_s = time.perf_counter() - t0
     model = combine(params, static)
-    test = _task_batch(name, 64 if quick else int(p["test_trials"]), p, int(p["seed"]) + 1000, quick)
+    test = _task_batch(name, 32 if quick else int(p["test_trials"]), p, int(p["seed"]) + 1000, quick)
     x, z = jax.jit(lambda m, u, k: run_trials(m, u, dt, key=k))(model, jnp.asarray(test.inputs, dtype),
                                                                   jax.random.PRNGKey(int(p["seed"]) + 2))
     x, z = np.asarray(x), np.asarray(z)
@@ -130,10 +130,10 @@ def _train_rnn(name, p):
     steps = _epoch_steps(name, test)
     visited = x[:, steps].reshape(-1, n)
     rs = np.random.default_rng(0)
-    starts = visited[rs.choice(len(visited), 16 if quick else int(p["fp_starts"]), replace=False)]
+    starts = visited[rs.choice(len(visited), 8 if quick else int(p["fp_starts"]), replace=False)]
     starts = starts + 0.01 * rs.standard_normal(starts.shape)
     u_fp = _analysis_input(name)
-    sp = find_slow_points(model.as_vector_field(u_fp), starts, n_iter=200 if quick else 3000, lr=0.01,
+    sp = find_slow_points(model.as_vector_field(u_fp), starts, n_iter=50 if quick else 3000, lr=0.01,
                           slow_tol=float(p["slow_tol"]), dedup_tol=0.05)
     figs["n_fixed_points"] = int(sp.is_fixed.sum())
     figs["n_slow_points"] = int(len(sp.points))
@@ -190,7 +190,7 @@ def _snn_wm(p):
     from ..train.tasks import delayed_match_to_sample, task_accuracy
 
     quick = bool(p["quick"])
-    n, iters, batch = (20, 5, 8) if quick else (int(p["n"]), int(p["iterations"]), int(p["batch"]))
+    n, iters, batch = (10, 3, 4) if quick else (int(p["n"]), int(p["iterations"]), int(p["batch"]))
     dt = float(p["dt"])
     times = dict(t_fixation=50.0, t_sample=100.0, t_delay=100.0, t_test=100.0, t_response=50.0) if quick else \
         dict(t_fixation=100.0, t_sample=200.0, t_delay=float(p["delay"]), t_test=200.0, t_response=100.0)
@@ -222,7 +222,7 @@ def _snn_wm(p):
                                        jnp.asarray(b.mask, dtype))
         losses.append(float(loss))
     train_s = time.perf_counter() - t0
-    test = delayed_match_to_sample(32 if quick else int(p["test_trials"]), dt=dt, sigma=p["sigma"],
+    test = delayed_match_to_sample(8 if quick else int(p["test_trials"]), dt=dt, sigma=p["sigma"],
                                    seed=int(p["seed"]) + 1000, **times)
     z, spk = jax.jit(outputs)(params, jnp.asarray(test.inputs, dtype))
     figs = {"accuracy": round(task_accuracy(np.asarray(z), test), 4), "loss": round(float(np.mean(losses[-10:])), 5),
@@ -291,7 +291,7 @@ ENTRIES = [
           compute=_snn_wm, plot=_plot_snn_wm),
     Entry(name="snn-digits",
           summary="three-layer LIF network trained with surrogate gradients on scikit-learn's 8x8 digits",
-          defaults=dict(n_hidden=128, n_steps=20, epochs=30, batch=64, lr=0.005, max_rate=500.0, seed=0,
+          defaults=dict(n_hidden=256, n_steps=20, epochs=40, batch=64, lr=0.005, max_rate=500.0, seed=0,
                         quick=False),
           compute=_snn_digits, plot=_plot_snn_digits),
 ]
