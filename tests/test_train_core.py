@@ -280,3 +280,27 @@ def test_training_at_the_equilibrium_reduces_the_loss_of_the_resting_network(fp_
     m = bd.params.combine(p, static)
     f, _, _ = bd.simulate(m, s0, 3000, DT, inputs={"R": I}, record=lambda s: {})
     assert float(jnp.sum((f["pop"]["R"]["r"] - target) ** 2)) == pytest.approx(float(loss(p)), rel=1e-6)
+
+
+# ------------------------------------------------------------------ examples
+def _example(name):
+    import importlib.util
+    import pathlib
+
+    path = pathlib.Path(__file__).resolve().parents[1] / "examples" / f"{name}.py"
+    spec = importlib.util.spec_from_file_location(name, path)
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return mod
+
+
+def test_examples_run_in_their_short_mode():
+    out = _example("train_bptt").main(["--short"])
+    for k in ("checkpointed", "truncated"):
+        assert out[k]["final_loss"] < 0.1 * out[k]["first_loss"]
+    assert out["lif_rates"]["final_loss"] < 0.5 * out["lif_rates"]["first_loss"]
+    out = _example("train_online").main(["--short"])
+    assert out["rtrl_rel_diff"] < 1e-5
+    assert out["eprop_cosine"][0.0]["W_in"][1] > 1 - 1e-9
+    assert out["eprop_cosine"][1.0]["W_rec"][1] > 0.9
+    assert out["eprop_training"]["final_loss"] < out["eprop_training"]["first_loss"]
