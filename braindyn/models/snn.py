@@ -146,16 +146,17 @@ class AdaptiveRSNN(Dynamics):
     @classmethod
     def init(cls, key, n_in: int, n: int, n_out: int, *, frac_adaptive: float = 0.5, tau: float = 20.0,
              tau_a: float = 1000.0, beta: float = 0.05, tau_out: float = 20.0, scale_in: float = 1.0,
-             scale_rec: float = 0.5, width: float = 0.5) -> "AdaptiveRSNN":
+             scale_rec: float = 0.5, width: float = 0.5, detach_reset: bool = True) -> "AdaptiveRSNN":
         r"""A network with ``frac_adaptive`` of its neurons adaptive: GIF with :math:`V_{rest} = V_{reset} = 0`,
         :math:`\Theta_\infty = 1`, :math:`R = 1`, membrane ``tau`` (ms), adaptation :math:`A_2 = -\beta`
         (units of the input), :math:`k_2 = 1/\tau_a`; random weights of scales ``scale_in/sqrt(n_in)``,
-        ``scale_rec/sqrt(n)``; zero read-out."""
+        ``scale_rec/sqrt(n)``; a small random read-out. ``detach_reset=False`` lets the surrogate
+        gradient flow through the spike into the reset and the adaptation jump (across the delay)."""
         k1, k2, k3 = jax.random.split(_key(key), 3)
         n_ad = int(round(frac_adaptive * n))
         A2 = jnp.concatenate([jnp.full(n_ad, -beta), jnp.zeros(n - n_ad)])
         gif = GIF(n=n, V_rest=0.0, V_reset=0.0, theta_inf=1.0, theta_reset=1.0, R=1.0, tau=tau, a=0.0, b=0.01,
-                  k1=0.2, k2=1.0 / tau_a, R1=0.0, R2=1.0, A1=0.0, A2=A2, t_ref=0.0, spike_fn=FastSigmoid(width))
+                  k1=0.2, k2=1.0 / tau_a, R1=0.0, R2=1.0, A1=0.0, A2=A2, t_ref=0.0, spike_fn=FastSigmoid(width), detach_reset=detach_reset)
         return cls(neurons=gif, W_in=scale_in * jax.random.normal(k1, (n, n_in)) / np.sqrt(n_in),
                    W_rec=scale_rec * jax.random.normal(k2, (n, n)) / np.sqrt(n),
                    W_out=0.1 * jax.random.normal(k3, (n_out, n)) / np.sqrt(n), b_out=jnp.zeros(n_out),

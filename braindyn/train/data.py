@@ -8,9 +8,9 @@ dependency: ``pip install braindyn[data]``.
 
 Example
 -------
->>> d = load_digits(test_fraction=0.25, seed=0)          # doctest: +SKIP
->>> d.x_train.shape[1], d.x_train.max() <= 1.0
-(64, True)
+>>> d = load_digits(test_fraction=0.25, seed=0)          # needs scikit-learn
+>>> d.x_train.shape[1], bool(d.x_train.max() <= 1.0), len(d.y_test)
+(64, True, 450)
 """
 from __future__ import annotations
 

@@ -182,7 +182,7 @@ def delta_decode(events, threshold: float, x0=0.0):
     Example
     -------
     >>> import jax.numpy as jnp
-    >>> delta_decode(jnp.array([0.0, 1.0, 1.0, -1.0]), 0.2).round(6).tolist()
+    >>> [round(v, 6) for v in delta_decode(jnp.array([0.0, 1.0, 1.0, -1.0]), 0.2).tolist()]
     [0.0, 0.2, 0.4, 0.2]
     """
     _pos("threshold", threshold, "delta_decode", "units of the signal")

@@ -148,8 +148,8 @@ def fit_rate_pattern(target_hz, *, dt: float = 1.0, n_in: int = 50, n_hidden: in
     Example
     -------
     >>> import numpy as np
-    >>> t = np.arange(200.0)[:, None]
-    >>> out = fit_rate_pattern(40 + 30 * np.sin(2 * np.pi * t / 100.0), iterations=5)
+    >>> t = np.arange(20.0)[:, None]
+    >>> out = fit_rate_pattern(40 + 30 * np.sin(2 * np.pi * t / 20.0), n_in=5, n_hidden=4, iterations=1)
     >>> sorted(out)[:3]
     ['correlation', 'loss_final', 'loss_initial']
     """
