@@ -2,6 +2,12 @@
 
 See :mod:`braindyn.train.bptt` for the training pattern (parameters, mini-batches by
 ``vmap``, truncation, checkpointing, surrogate gradients and ``detach_reset``).
+
+* gradients through runs: :func:`rollout` (checkpointed / truncated BPTT), :func:`train_step`,
+  :func:`fit`, losses (:func:`mse`, :func:`cross_entropy`, :func:`accuracy`, :func:`rate_loss`);
+* exact online gradients: :func:`rtrl` (:mod:`~braindyn.train.rtrl`); the online approximation
+  for spiking networks: :func:`eprop_grad` (:mod:`~braindyn.train.eprop`);
+* training at equilibrium: :func:`fixed_point`, :func:`equilibrium` (implicit differentiation).
 """
 from .rollout import rollout
 from .bptt import fit, train_step
