@@ -190,31 +190,47 @@ def test_rtrl_equals_bptt_on_a_rate_network():
 N, NIN, NOUT, TE = 20, 5, 2, 150
 
 
+NEURONS = {
+    "LIF": lambda: bd.neurons.LIF(n=N, V_rest=0.0, V_reset=0.0, V_th=1.0, tau=20.0, t_ref=2.0,
+                                  spike_fn=bd.surrogate.PiecewiseLinear(0.5)),
+    # adaptive: a spike-triggered current I2 (A2 < 0, 200 ms) lowers the excitability (LSNN-like)
+    "GIF": lambda: bd.neurons.GIF(n=N, V_rest=0.0, V_reset=0.0, theta_inf=1.0, theta_reset=1.0, R=1.0, tau=20.0,
+                                  a=0.0, b=0.01, k1=0.2, k2=1 / 200.0, R1=0.0, R2=1.0, A1=0.0, A2=-0.3, t_ref=0.0,
+                                  spike_fn=bd.surrogate.FastSigmoid(0.5)),
+}
+
+
 @pytest.fixture(scope="module")
 def eprop_problem():
     xs = (jax.random.uniform(jax.random.PRNGKey(0), (TE, NIN)) < 0.1).astype(jnp.float64)
     ts = jnp.arange(TE)
     targets = jnp.stack([jnp.sin(2 * jnp.pi * ts / 100), jnp.cos(2 * jnp.pi * ts / 70)], 1)
-    lif = bd.neurons.LIF(n=N, V_rest=0.0, V_reset=0.0, V_th=1.0, tau=20.0, t_ref=2.0,
-                         spike_fn=bd.surrogate.PiecewiseLinear(0.5))
     mse = lambda y, t: 0.5 * jnp.sum((y - t) ** 2)  # noqa: E731
+    cache = {}
 
-    @jax.jit
-    def both(W):
-        E, g = ep.eprop_grad(lif, W, xs, targets, 1.0, mse)
-        Eb, gb = jax.value_and_grad(lambda W: ep.rsnn_loss(lif, W, xs, targets, 1.0, mse)[0])(W)
-        return E, g, Eb, gb
+    def get(name):
+        if name not in cache:
+            neur = NEURONS[name]()
 
-    return both
+            @jax.jit
+            def both(W):
+                E, g = ep.eprop_grad(neur, W, xs, targets, 1.0, mse)
+                Eb, gb = jax.value_and_grad(lambda W: ep.rsnn_loss(neur, W, xs, targets, 1.0, mse)[0])(W)
+                return E, g, Eb, gb
+            cache[name] = both
+        return cache[name]
+
+    return get
 
 
 def _cos(a, b):
     return float(jnp.vdot(a, b) / (jnp.linalg.norm(a) * jnp.linalg.norm(b)))
 
 
-def test_eprop_is_exact_without_recurrent_weights(eprop_problem):
+@pytest.mark.parametrize("neuron", ["LIF", "GIF"])
+def test_eprop_is_exact_without_recurrent_weights(eprop_problem, neuron):
     W = ep.init_rsnn_weights(1, NIN, N, NOUT, scale_in=8.0, scale_rec=0.0)
-    E, g, Eb, gb = eprop_problem(W)
+    E, g, Eb, gb = eprop_problem(neuron)(W)
     assert float(E) == pytest.approx(float(Eb), rel=1e-12)
     for k in g:
         np.testing.assert_allclose(np.asarray(g[k]), np.asarray(gb[k]), rtol=1e-9,
@@ -224,7 +240,7 @@ def test_eprop_is_exact_without_recurrent_weights(eprop_problem):
 
 def test_eprop_gradient_points_like_bptt_with_recurrence(eprop_problem):
     W = ep.init_rsnn_weights(1, NIN, N, NOUT, scale_in=8.0, scale_rec=1.0)
-    E, g, Eb, gb = eprop_problem(W)
+    E, g, Eb, gb = eprop_problem("LIF")(W)
     assert float(E) == pytest.approx(float(Eb), rel=1e-12)
     # measured 0.991 (W_in), 0.991 (W_rec); the read-out gradients are exact
     assert _cos(g["W_in"], gb["W_in"]) > 0.9 and _cos(g["W_rec"], gb["W_rec"]) > 0.9
