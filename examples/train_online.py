@@ -8,7 +8,8 @@ Run ``python examples/train_online.py [--short]``. It
    difference;
 2. compares the e-prop gradient (:func:`braindyn.train.eprop_grad`) of a recurrent LIF network
    with a leaky read-out with the BPTT gradient of the same loss (cosine similarity, per weight
-   matrix, for several recurrent weight scales; exact when the recurrent weights are zero);
+   matrix, for several recurrent weight scales; exact when the recurrent weights are zero), for
+   LIF neurons and (without ``--short``) adaptive GIF neurons;
 3. trains that network with e-prop (Adam on the e-prop gradient) to produce two sine waves from
    frozen Poisson-like input spikes and prints the loss before and after.
 
@@ -57,22 +58,27 @@ def rtrl_vs_bptt(n=8, T=60, dt=1.0):
     return rel
 
 
-def eprop_problem(n=40, n_in=10, T=300, seed=0):
+def eprop_problem(n=40, n_in=10, T=300, seed=0, neuron="LIF"):
     key = jax.random.PRNGKey(seed)
     xs = (jax.random.uniform(key, (T, n_in)) < 0.05).astype(jnp.zeros(()).dtype)
     t = jnp.arange(T)
     targets = jnp.stack([jnp.sin(2 * jnp.pi * t / 150), jnp.sin(2 * jnp.pi * t / 75)], 1)
-    lif = bd.neurons.LIF(n=n, V_rest=0.0, V_reset=0.0, V_th=1.0, tau=20.0, t_ref=2.0,
-                         spike_fn=bd.surrogate.PiecewiseLinear(0.5))
-    return lif, xs, targets
+    if neuron == "LIF":
+        pop = bd.neurons.LIF(n=n, V_rest=0.0, V_reset=0.0, V_th=1.0, tau=20.0, t_ref=2.0,
+                             spike_fn=bd.surrogate.PiecewiseLinear(0.5))
+    else:  # adaptive (ALIF-like): GIF with a slow spike-triggered hyperpolarising current I2
+        pop = bd.neurons.GIF(n=n, V_rest=0.0, V_reset=0.0, theta_inf=1.0, theta_reset=1.0, R=1.0, tau=20.0, a=0.0,
+                             b=0.01, k1=0.2, k2=1 / 200.0, R1=0.0, R2=1.0, A1=0.0, A2=-0.3, t_ref=0.0,
+                             spike_fn=bd.surrogate.FastSigmoid(0.5))
+    return pop, xs, targets
 
 
 def mse(y, t):
     return 0.5 * jnp.sum((y - t) ** 2)
 
 
-def eprop_vs_bptt(short):
-    lif, xs, targets = eprop_problem()
+def eprop_vs_bptt(short, neuron="LIF"):
+    lif, xs, targets = eprop_problem(neuron=neuron)
     n, n_in = lif.n, xs.shape[1]
     both = jax.jit(lambda W: (bd.train.eprop_grad(lif, W, xs, targets, 1.0, mse)[1],
                               jax.grad(lambda W: bd.train.rsnn_loss(lif, W, xs, targets, 1.0, mse)[0])(W)))
@@ -88,7 +94,7 @@ def eprop_vs_bptt(short):
                     sims[k].append(cos(g[k], gb[k]))
         out[scale] = {k: (float(np.mean(v)), float(np.min(v))) for k, v in sims.items() if v}
         txt = ", ".join(f"{k}: mean {m:.3f} (min {lo:.3f})" for k, (m, lo) in out[scale].items())
-        print(f"e-prop vs BPTT, recurrent scale {scale}: cosine {txt}")
+        print(f"e-prop vs BPTT, {neuron}, recurrent scale {scale}: cosine {txt}")
     return out
 
 
@@ -114,8 +120,11 @@ def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--short", action="store_true", help="fewer trials and epochs (CI)")
     args = ap.parse_args(argv)
-    return {"rtrl_rel_diff": rtrl_vs_bptt(), "eprop_cosine": eprop_vs_bptt(args.short),
-            "eprop_training": train_with_eprop(args.short)}
+    out = {"rtrl_rel_diff": rtrl_vs_bptt(), "eprop_cosine": eprop_vs_bptt(args.short)}
+    if not args.short:
+        out["eprop_cosine_adaptive"] = eprop_vs_bptt(False, "GIF")
+    out["eprop_training"] = train_with_eprop(args.short)
+    return out
 
 
 if __name__ == "__main__":
