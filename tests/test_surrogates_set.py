@@ -79,10 +79,8 @@ def test_pseudo_derivative_is_the_derivative_of_its_smooth_step(name):
 def test_integral_of_the_pseudo_derivative(name):
     surr = getattr(S, name)(W)
     f = lambda v: float(surr.pseudo_derivative(jnp.asarray(v)))  # noqa: E731
-    pts = [-W / 2, -W, 0.0, W / 2, W]
     total = sum(integrate.quad(f, a, b, limit=200)[0] for a, b in [(-np.inf, -W), (-W, -W / 2), (-W / 2, 0),
                                                                      (0, W / 2), (W / 2, W), (W, np.inf)])
-    del pts
     assert total == pytest.approx(INTEGRAL[name], rel=1e-6, abs=1e-9)
 
 

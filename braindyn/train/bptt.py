@@ -61,11 +61,10 @@ gradient of the whole step (e.g. to compare with a reference implementation).
 """
 from __future__ import annotations
 
-from typing import Callable, Iterable, Optional
+from typing import Callable, Optional
 
 import equinox as eqx
 import jax
-import jax.numpy as jnp
 import numpy as np
 import optax
 

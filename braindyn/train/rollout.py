@@ -104,7 +104,8 @@ def rollout(model, state, n_steps: int, dt: float, *, inputs=None, input_states=
     True
     """
     if not isinstance(n_steps, (int, np.integer)) or isinstance(n_steps, bool) or n_steps < 0:
-        raise BraindynError(f"n_steps must be a non-negative integer (static), got {n_steps!r}. Fix: e.g. n_steps=1000.")
+        raise BraindynError(f"n_steps must be a non-negative integer (static), got {n_steps!r}. "
+                            f"Fix: e.g. n_steps=1000.")
     _check_int("checkpoint_every", checkpoint_every)
     _check_int("truncate_every", truncate_every)
     _check_int("record_every", record_every, allow_none=False)
@@ -118,8 +119,9 @@ def rollout(model, state, n_steps: int, dt: float, *, inputs=None, input_states=
         raise BraindynError(f"truncate_every={truncate_every} is not a multiple of record_every={record_every}. "
                             f"Fix: truncate_every={max(1, truncate_every // record_every) * record_every}.")
     if checkpoint_every is not None and truncate_every is not None and truncate_every % checkpoint_every:
+        fix = max(1, truncate_every // checkpoint_every) * checkpoint_every
         raise BraindynError(f"truncate_every={truncate_every} is not a multiple of checkpoint_every="
-                            f"{checkpoint_every}. Fix: truncate_every={max(1, truncate_every // checkpoint_every) * checkpoint_every}.")
+                            f"{checkpoint_every}. Fix: truncate_every={fix}.")
     from .. import inputs as _inputs
     from ..run import _to_key
 
