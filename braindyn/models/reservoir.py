@@ -141,6 +141,11 @@ class ESN(Dynamics):
         self.n, self.n_in = int(n), int(W_in.shape[1])
 
     @classmethod
+    def example(cls) -> "ESN":
+        """A small reservoir (10 units, 2 inputs, leak 0.5) for the component harness."""
+        return cls.random(10, 2, spectral_radius=0.9, leak=0.5, density=0.5, bias_scaling=0.1, seed=0)
+
+    @classmethod
     def random(cls, n: int, n_in: int = 1, *, spectral_radius: float = 0.9, input_scaling: float = 1.0,
                leak: float = 1.0, density: float = 0.1, bias_scaling: float = 0.0, seed: int = 0) -> "ESN":
         r"""A random reservoir: :math:`W` with a fraction ``density`` of non-zero entries uniform in
@@ -173,7 +178,7 @@ class ESN(Dynamics):
     def update(self, x, u):
         """One reservoir step from state ``x`` with input ``u`` ``(n_in,)``."""
         pre = self.W_in @ u + self.W @ x + self.b
-        return (1.0 - self.leak) * x + self.leak * jnp.tanh(pre)
+        return ((1.0 - self.leak) * x + self.leak * jnp.tanh(pre)).astype(x.dtype)
 
     def run(self, U, x0=None):
         r"""States :math:`x(1..T)` ``(T, n)`` for the inputs ``U`` ``(T, n_in)``, from ``x0``

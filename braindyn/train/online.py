@@ -123,9 +123,11 @@ class RLS(LearningRule):
     r"""Recursive least squares with a forgetting factor (see the module documentation).
 
     State: the inverse correlation matrix ``P`` ``(n_pre, n_pre)`` (:math:`P_0 = I/\alpha`) and
-    the count of steps ``k``. Dense weights only, every postsynaptic unit reading every
-    presynaptic one (one :math:`P` serves all outputs); the dense mask, if partial, is applied
-    to the change (absent synapses stay absent) but the result is then no longer exact RLS.
+    the count of steps ``k``. One :math:`P` serves all outputs: exact RLS when every
+    postsynaptic unit reads every presynaptic one (a full dense matrix, or an all-to-all CSR);
+    with partial connectivity (a dense mask or a sparse CSR) the change is applied to the
+    existing synapses only (absent ones stay absent) and the rule is then an approximation of
+    per-unit RLS (which would need one :math:`P` per postsynaptic unit).
 
     Parameters
     ----------
@@ -164,10 +166,6 @@ class RLS(LearningRule):
         return {"P": jnp.eye(n_pre, dtype=dtype) / jnp.asarray(self.alpha, dtype), "k": jnp.zeros((), jnp.int32)}
 
     def update(self, state, w, pre, post, dt, layout, factor=None):
-        if layout.kind != "dense":
-            raise BraindynError(f"{type(self).__name__} keeps one inverse correlation matrix for a readout that sees "
-                                f"every presynaptic unit; it needs dense weights, got a {layout.kind} layout. Fix: "
-                                f"give the readout projection a dense conn, e.g. np.ones((n_pre, n_post)).")
         e, valid = _teacher(self, w, pre, factor, layout)
         r = pre.astype(w.dtype)
         go = valid & (state["k"] % self.every == 0)
@@ -179,7 +177,7 @@ class RLS(LearningRule):
             k = c * Pr
             P = (P - jnp.outer(k, Pr)) / self.lam
             P = 0.5 * (P + P.T)                          # keep P symmetric against round-off
-            dw = jnp.where(layout.mask, jnp.outer(k, e), 0.0)
+            dw = layout.outer(k, e)
             return P.astype(state["P"].dtype), (w - dw).astype(w.dtype)
 
         P, w = jax.lax.cond(go, learn, lambda a: a, (state["P"], w))
