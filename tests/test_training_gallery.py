@@ -11,7 +11,10 @@ from braindyn import gallery
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 
 
-@pytest.mark.parametrize("name", ["rnn-decision", "rnn-context", "rnn-working-memory"])
+# rnn-context and rnn-working-memory share rnn-decision's code (their task generators are tested in
+# test_tasks.py): they run with BRAINDYN_SLOW=1 to keep the suite's time budget.
+@pytest.mark.parametrize("name", ["rnn-decision", pytest.param("rnn-context", marks=pytest.mark.slow),
+                                  pytest.param("rnn-working-memory", marks=pytest.mark.slow)])
 def test_rnn_entries_quick(name, tmp_path):
     plot = str(tmp_path / "f.png") if name == "rnn-decision" else None
     f = gallery.run_entry(name, {"quick": True}, plot=plot).figures
