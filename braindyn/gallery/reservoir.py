@@ -1,6 +1,15 @@
 """Gallery: reservoir computing (chapter 9) -- echo state networks on the sine-power, Lorenz and
 Mackey--Glass tasks, and a liquid state machine classifying spatio-temporal spike patterns.
 
+``lsm``: ``classes`` random rate templates (``pattern_bins`` x ``n_in``, each rate high or low)
+are shown for ``window`` ms each, in random order, as Poisson input; the readout is ridge
+regression onto one-hot labels from the liquid's spike counts in ``feature_bins`` bins of each
+window, trained on the first ``train_fraction`` of the trials; ``accuracy`` is on the rest, next
+to the same readout of the input spikes (``accuracy_input_only``). With ``memory=1`` the
+templates differ only in the first half of the window and both readouts see only the second
+half, so the class must be carried by the liquid's fading memory (measured, 240 trials:
+liquid 0.60, input only 0.34, chance 0.33).
+
 Every ESN entry fits a ridge readout on ``[x(n), u(n)]`` (reservoir states and the input, after a
 washout) on the first part of the series and reports, on the held-out rest: ``nrmse`` (RMSE /
 standard deviation of the target, one per output variable where there are several), ``mae``,
@@ -191,6 +200,8 @@ def _lsm(p):
     trials = int(p["trials"]) if not p["quick"] else 90
     templates = np.where(rng.random((K, nb, n_in)) < float(p["p_high"]), float(p["rate_high"]),
                          float(p["rate_low"]))
+    if p["memory"]:  # the classes differ only in the first half of the window
+        templates[:, nb // 2:] = templates[0, nb // 2:]
     labels = rng.integers(0, K, trials)
     dt = float(p["dt"])
     net = liquid_state_machine(pattern_rates(templates, labels, window), n_in, n=int(p["n"]), dt=dt,
@@ -200,7 +211,10 @@ def _lsm(p):
     n_train = int(p["train_fraction"] * trials)
     out = {}
     for name, rec in (("liquid", "pop.L.spike"), ("input", "pop.In.spike")):
-        F = lsm_features(res[rec], trials, window, n_bins=int(p["feature_bins"]))
+        fb = int(p["feature_bins"])
+        F = lsm_features(res[rec], trials, window, n_bins=fb)
+        if p["memory"]:  # read the second half only: the class must be remembered
+            F = F[:, (fb // 2) * (F.shape[1] // fb):]
         m, s = F[:n_train].mean(0), F[:n_train].std(0) + 1e-9
         Z = (F - m) / s
         ro = ridge(Z[:n_train], np.eye(K)[labels[:n_train]], float(p["beta"]) * n_train)
@@ -270,10 +284,11 @@ ENTRIES = [
     Entry(
         name="lsm",
         summary="Liquid state machine: a recurrent LIF network classifying spatio-temporal Poisson rate "
-                "patterns with a linear readout of binned spike counts (--quick: 90 trials)",
+                "patterns with a linear readout of binned spike counts (--quick: 90 trials); --set memory=1: "
+                "the classes differ only in the first half of each window and the readout sees only the second",
         defaults=dict(n=200, n_in=40, classes=3, pattern_bins=4, feature_bins=4, window=100.0, trials=240,
                       p_high=0.3, rate_high=40.0, rate_low=5.0, background=13.5, train_fraction=2.0 / 3.0,
-                      beta=1.0, dt=0.1, seed=0, quick=False),
+                      beta=1.0, dt=0.1, memory=False, seed=0, quick=False),
         compute=_lsm, plot=_plot_lsm,
     ),
 ]
