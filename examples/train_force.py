@@ -11,7 +11,7 @@ passes ``NaN`` instead (no teacher: the rule leaves the weights alone) -- all in
 training, over the last two periods of training, and over the test phase, and the same
 network with LMS (the rule the paper shows failing at this).
 
-``--short``: 200 units, 6 s of training and 2 s of test (the suite runs it so); default 300
+``--short``: 250 units, 6 s of training and 2 s of test (the suite runs it so); default 300
 units, 10 s and 4 s. Returns a dict of the numbers.
 """
 from __future__ import annotations
@@ -44,11 +44,11 @@ def errors(ts, z, f, T_train, period):
 
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--short", action="store_true", help="200 units, 6 s training, 2 s test")
+    ap.add_argument("--short", action="store_true", help="250 units, 6 s training, 2 s test")
     ap.add_argument("--plot", default=None, help="write a figure of target and readout to this file")
     args = ap.parse_args(argv)
     jax.config.update("jax_enable_x64", True)
-    n, T_train, T_test = (200, 6000.0, 2000.0) if args.short else (300, 10000.0, 4000.0)
+    n, T_train, T_test = (250, 6000.0, 2000.0) if args.short else (300, 10000.0, 4000.0)
     run = force_run(n, T_train, T_test)
     out = {"force": errors(*run)}
     lms = force_run(n, T_train, T_test, rule=LMS(eta=1e-3))

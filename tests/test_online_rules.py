@@ -112,7 +112,7 @@ def _load_example():
 
 
 def test_force_learns_a_sum_of_sines_and_keeps_it(tmp_path):
-    # examples/train_force.py --short: 200 rate units (g = 1.5), FORCE for 6 s, then 2 s
+    # examples/train_force.py --short: 250 rate units (g = 1.5), FORCE for 6 s, then 2 s
     # (8 periods) with the teacher withdrawn; the same network with LMS for comparison
     out = _load_example().main(["--short", "--plot", str(tmp_path / "force.png")])
     assert out["force"]["train_end"] < 0.05
