@@ -12,7 +12,6 @@ import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 from scipy.integrate import solve_ivp  # noqa: E402
 
-import braindyn as bd  # noqa: E402
 from braindyn import BraindynError, gallery  # noqa: E402
 from braindyn.models import (ESN, lorenz, lsm_features, mackey_glass, pattern_rates, sigma_max,  # noqa: E402
                              sine_power, spectral_radius)
@@ -87,7 +86,7 @@ def test_lorenz_matches_solve_ivp():
 def test_mackey_glass_matches_a_numpy_method_of_steps():
     ts, x = mackey_glass(151, transient=0.0, h=0.1, sample=1.0, x0=1.2)
     # independent reference: numpy RK4 at h = 0.01 with the delayed value interpolated linearly
-    h, tau, lag = 0.01, 17.0, 1700
+    h, lag = 0.01, 1700                       # tau = 17 = lag * h
     N = 15000
     y = np.empty(N + 1)
     y[0] = 1.2

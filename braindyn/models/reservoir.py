@@ -41,7 +41,7 @@ Example
 """
 from __future__ import annotations
 
-from typing import Any, Callable, Optional
+from typing import Any, Callable
 
 import equinox as eqx
 import jax

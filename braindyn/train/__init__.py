@@ -15,7 +15,8 @@ from .losses import accuracy, cross_entropy, mse, rate_loss
 from .rtrl import RTRLState, rtrl, rtrl_init, rtrl_step
 from .eprop import eprop_grad, init_rsnn_weights, rsnn_loss
 from .fixed_point import equilibrium, fixed_point
-from .readout import LinearReadout, LogisticReadout, RidgeCV, lasso, least_squares, logistic, mae, nrmse, ridge, ridge_cv
+from .readout import (LinearReadout, LogisticReadout, RidgeCV, lasso, least_squares, logistic, mae, nrmse, ridge,
+                      ridge_cv)
 from .online import FORCE, LMS, RLS, ReadoutUnit, force_network, sum_of_sines
 from . import data, encoders, spiking, tasks
 from .data import load_digits
