@@ -326,7 +326,10 @@ def logistic(X, y, beta: float = 1e-4, *, n_classes: int | None = None, bias: bo
     :class:`LogisticReadout`). The bias is not penalised. Each Newton step solves the
     Hessian system in the least-squares sense (the softmax biases are defined up to a common
     constant; the solution keeps their sum at 0) with a backtracking line search; it stops
-    when the step's decrease estimate falls below ``tol``.
+    when the step's decrease estimate falls below ``tol``. The Hessian is dense,
+    :math:`(K(p+1))^2` entries, so this suits readouts of up to a few hundred features; for
+    thousands (e.g. every neuron of a liquid in several time bins) fit :func:`ridge` to one-hot
+    labels and take the arg-max, as the ``lsm`` gallery entry does.
 
     Parameters
     ----------
