@@ -54,6 +54,10 @@ def test_dms_structure():
     assert np.array_equal(s, b.info["sample"]) and np.array_equal(t, b.info["test"])
     assert np.all((s == t) == (b.label == 1))
     assert abs(np.mean(b.label == 1) - 0.5) < 0.04
+    r = tasks.delayed_match_to_sample(50, sigma=0.0, seed=4, test_in_response=True)
+    a, e = r.info["epochs"]["response"]
+    assert np.array_equal(r.inputs[:, a:e, 1:], r.inputs[:, a - 1: a, 1:].repeat(e - a, 1))
+    assert np.all(r.inputs[:, a:, 0] == 0)
 
 
 def test_task_errors():

@@ -198,6 +198,7 @@ def _snn_wm(p):
     dt = float(p["dt"])
     times = dict(t_fixation=50.0, t_sample=100.0, t_delay=100.0, t_test=100.0, t_response=50.0) if quick else \
         dict(t_fixation=100.0, t_sample=200.0, t_delay=float(p["delay"]), t_test=200.0, t_response=100.0)
+    times["test_in_response"] = bool(p["test_in_response"])
     dtype = jnp.float32
     net = AdaptiveRSNN.init(jax.random.PRNGKey(int(p["seed"])), 3, n, 3, tau_a=p["tau_a"], beta=p["beta"],
                             frac_adaptive=p["frac_adaptive"], scale_in=p["scale_in"], scale_rec=p["scale_rec"],
@@ -295,7 +296,7 @@ ENTRIES = [
     Entry(name="snn-working-memory",
           summary="adaptive spiking (GIF) network trained with surrogate gradients on delayed match-to-sample",
           defaults=dict(n=100, iterations=400, batch=32, lr=0.005, dt=2.0, delay=500.0, sigma=1.0, tau_a=1000.0,
-                        beta=0.2, frac_adaptive=0.5, scale_in=3.0, scale_rec=1.0, tau_out=100.0, rate_reg=1e-4, target_rate=10.0, test_trials=500, seed=0,
+                        beta=0.2, frac_adaptive=0.5, scale_in=3.0, scale_rec=1.0, tau_out=100.0, test_in_response=True, rate_reg=1e-4, target_rate=10.0, test_trials=500, seed=0,
                         quick=False),
           compute=_snn_wm, plot=_plot_snn_wm),
     Entry(name="snn-digits",

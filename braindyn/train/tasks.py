@@ -206,13 +206,16 @@ def context_decision(n_trials: int, *, dt: float = 20.0, coherences=COHERENCES[1
 
 def delayed_match_to_sample(n_trials: int, *, dt: float = 20.0, sigma: float = 1.0, t_fixation: float = 300.0,
                             t_sample: float = 500.0, t_delay: float = 1000.0, t_test: float = 500.0,
-                            t_response: float = 300.0, w_response: float = 5.0, seed=0) -> TrialBatch:
+                            t_response: float = 300.0, w_response: float = 5.0, test_in_response: bool = False,
+                            seed=0) -> TrialBatch:
     r"""Delayed match-to-sample (working memory).
 
     Inputs (3): fixation cue; two stimulus channels: the sample (one-hot, value 1) in the sample
     epoch, nothing during the delay, the test (one-hot) in the test epoch; noise on both stimulus
     channels in every epoch but the response. Target: 1 (*match*) when test = sample, else 2
     (*non-match*), each with probability 1/2. ``info``: ``sample``, ``test`` (0/1).
+    ``test_in_response=True`` keeps the test stimulus (and its noise) on through the response
+    epoch (the subject answers while the test is shown).
 
     Example
     -------
@@ -234,8 +237,10 @@ def delayed_match_to_sample(n_trials: int, *, dt: float = 20.0, sigma: float = 1
     a, b = ep["sample"]
     x[i[:, None], np.arange(a, b)[None, :], 1 + sample[:, None]] = 1.0
     a, b = ep["test"]
+    if test_in_response:
+        b = ep["response"][1]
     x[i[:, None], np.arange(a, b)[None, :], 1 + test[:, None]] = 1.0
-    x[:, :r0, 1:] += sigma / np.sqrt(dt) * rng.standard_normal((n_trials, r0, 2))
+    x[:, :b, 1:] += sigma / np.sqrt(dt) * rng.standard_normal((n_trials, b, 2))
     label = np.where(match, 1, 2)
     return _finish(x, label, ep, T, w_response, {"sample": sample, "test": test})
 
