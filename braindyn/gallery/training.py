@@ -216,7 +216,10 @@ def _snn_wm(p):
         rate = spk.mean() * 1000.0 / dt
         return cross_entropy(z, target, mask) + p["rate_reg"] * (rate - p["target_rate"]) ** 2
 
-    opt = optax.adam(float(p["lr"]))
+    # the read-out learns faster (lr_out) than the spiking weights (lr), which the surrogate gradient trains
+    labels = jax.tree_util.tree_map_with_path(
+        lambda path, _: "out" if any(getattr(k, "name", None) in ("W_out", "b_out") for k in path) else "net", params)
+    opt = optax.multi_transform({"net": optax.adam(float(p["lr"])), "out": optax.adam(float(p["lr_out"]))}, labels)
     step = jax.jit(train_step(loss_fn, opt, clip_norm=1.0))
     opt_state = opt.init(params)
     rng = np.random.default_rng(int(p["seed"]))
@@ -295,7 +298,7 @@ ENTRIES = [
                                      "fixed points", delay=1000.0),
     Entry(name="snn-working-memory",
           summary="adaptive spiking (GIF) network trained with surrogate gradients on delayed match-to-sample",
-          defaults=dict(n=100, iterations=400, batch=32, lr=0.005, dt=2.0, delay=500.0, sigma=1.0, tau_a=1000.0,
+          defaults=dict(n=100, iterations=400, batch=32, lr=0.005, lr_out=0.005, dt=2.0, delay=500.0, sigma=1.0, tau_a=1000.0,
                         beta=0.2, frac_adaptive=0.5, scale_in=3.0, scale_rec=1.0, tau_out=100.0, test_in_response=True, rate_reg=1e-4, target_rate=10.0, test_trials=500, seed=0,
                         quick=False),
           compute=_snn_wm, plot=_plot_snn_wm),
