@@ -45,6 +45,7 @@ def test_example_train_rnn_tasks(tmp_path):
     assert 0.0 <= out["accuracy"] <= 1.0 and (tmp_path / "rnn_decision_pca.png").exists()
 
 
+@pytest.mark.slow  # its parts run in the suite: snn-digits --quick above, fit_rate_pattern in test_tasks.py
 def test_example_train_snn(tmp_path):
     pytest.importorskip("sklearn")
     out = _load("train_snn").main(["--short", "--out", str(tmp_path)])
