@@ -156,7 +156,8 @@ class AdaptiveRSNN(Dynamics):
         n_ad = int(round(frac_adaptive * n))
         A2 = jnp.concatenate([jnp.full(n_ad, -beta), jnp.zeros(n - n_ad)])
         gif = GIF(n=n, V_rest=0.0, V_reset=0.0, theta_inf=1.0, theta_reset=1.0, R=1.0, tau=tau, a=0.0, b=0.01,
-                  k1=0.2, k2=1.0 / tau_a, R1=0.0, R2=1.0, A1=0.0, A2=A2, t_ref=0.0, spike_fn=FastSigmoid(width), detach_reset=detach_reset)
+                  k1=0.2, k2=1.0 / tau_a, R1=0.0, R2=1.0, A1=0.0, A2=A2, t_ref=0.0, spike_fn=FastSigmoid(width),
+                  detach_reset=detach_reset)
         return cls(neurons=gif, W_in=scale_in * jax.random.normal(k1, (n, n_in)) / np.sqrt(n_in),
                    W_rec=scale_rec * jax.random.normal(k2, (n, n)) / np.sqrt(n),
                    W_out=0.1 * jax.random.normal(k3, (n_out, n)) / np.sqrt(n), b_out=jnp.zeros(n_out),
