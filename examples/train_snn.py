@@ -43,7 +43,7 @@ def main(argv=None):
           f"delta modulation: {int(jnp.abs(events).sum())} events, max error {float(jnp.abs(rebuilt - row).max()):.3f}")
 
     r = bd.train.train_digits(n_hidden=16 if args.short else 256, n_steps=5 if args.short else 20,
-                              epochs=1 if args.short else 40, n_train=128 if args.short else None)
+                              epochs=1 if args.short else 60, n_train=128 if args.short else None)
     print(f"digits: test accuracy {r['test_accuracy']:.3f} after {r['epochs']} epochs ({r['train_s']:.1f} s)")
 
     T = 100 if args.short else 300

@@ -305,7 +305,7 @@ ENTRIES = [
           compute=_snn_wm, plot=_plot_snn_wm),
     Entry(name="snn-digits",
           summary="three-layer LIF network trained with surrogate gradients on scikit-learn's 8x8 digits",
-          defaults=dict(n_hidden=256, n_steps=20, epochs=40, batch=64, lr=0.005, max_rate=500.0, seed=0,
+          defaults=dict(n_hidden=256, n_steps=20, epochs=60, batch=64, lr=0.005, max_rate=500.0, seed=0,
                         quick=False),
           compute=_snn_digits, plot=_plot_snn_digits),
 ]

@@ -32,7 +32,7 @@ def _adam(lr):
 
 
 def train_digits(*, n_hidden: int = 256, n_steps: int = 20, dt: float = 1.0, max_rate: float = 500.0,
-                 epochs: int = 40, batch: int = 64, lr: float = 5e-3, tau: float = 10.0, gain: float = 10.0,
+                 epochs: int = 60, batch: int = 64, lr: float = 5e-3, tau: float = 10.0, gain: float = 10.0,
                  seed: int = 0, test_fraction: float = 0.2, n_train: int | None = None, dtype=jnp.float32) -> dict:
     r"""Train the three-layer LIF network on the digits; returns a dict of results.
 
