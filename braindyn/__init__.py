@@ -6,8 +6,8 @@ simulate them (JIT-compiled, CPU or GPU); train and analyse them; look at them.
 Subpackages: :mod:`~braindyn.neurons`, :mod:`~braindyn.synapses`, :mod:`~braindyn.plasticity`,
 :mod:`~braindyn.connect`, :mod:`~braindyn.ops`, :mod:`~braindyn.inputs`,
 :mod:`~braindyn.integrators`, :mod:`~braindyn.analysis`, :mod:`~braindyn.plot`,
-:mod:`~braindyn.models`, :mod:`~braindyn.gallery`. The heavier ones (analysis, plotting,
-the gallery) are imported on first use.
+:mod:`~braindyn.models`, :mod:`~braindyn.gallery`, :mod:`~braindyn.train`. The heavier ones
+(analysis, plotting, the gallery, training) are imported on first use.
 """
 import importlib as _importlib
 
@@ -22,7 +22,7 @@ from .runstate import RunState
 __version__ = "0.1.0"
 
 _LAZY = ("analysis", "biophysics", "clamp", "compartments", "connect", "distributed", "gallery", "measure",
-         "models", "ops", "plasticity", "plot", "synapses", "testing")
+         "models", "ops", "plasticity", "plot", "synapses", "testing", "train")
 
 __all__ = [
     "clock", "core", "inputs", "integrators", "neurons", "params", "surrogate", *_LAZY,
