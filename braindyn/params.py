@@ -50,7 +50,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from ._errors import BraindynError
+from ._errors import BraindynError, _fmt
 
 __all__ = ["param", "Parametrized", "ParamSpec", "check_params", "describe", "trainable", "combine",
            "to_param", "default_float"]
@@ -126,13 +126,6 @@ def _is_traced(x) -> bool:
     return isinstance(x, jax.core.Tracer)
 
 
-def _fmt(arr) -> str:
-    arr = np.asarray(arr)
-    if arr.ndim == 0:
-        return repr(arr.item())
-    return f"an array with min {np.nanmin(arr)!r}, max {np.nanmax(arr)!r} (shape {arr.shape})"
-
-
 _RULES = {
     "finite": (None, None, "a finite number"),
     "extended": (None, None, "a number (±inf allowed)"),
@@ -150,8 +143,9 @@ def check_value(name: str, value, spec: ParamSpec, owner: str, n: Optional[int] 
         if spec.optional:
             return
         raise BraindynError(f"parameter {name!r}{where} is None. Fix: pass a number{unit}.")
-    if isinstance(value, (str, bytes, bool, np.bool_)) or not (
-            isinstance(value, (jax.Array, numbers.Number, np.ndarray))):
+    kind = getattr(getattr(value, "dtype", None), "kind", None)
+    if isinstance(value, (str, bytes, bool, np.bool_, complex)) or not (
+            isinstance(value, (jax.Array, numbers.Real, np.ndarray))) or (kind is not None and kind not in "biuf"):
         raise BraindynError(f"parameter {name!r}{where} must be a number or an array of numbers{unit}, got "
                             f"{value!r} ({type(value).__name__}). Fix: e.g. {name}=10.0 (a number, not a string).")
     shape = tuple(np.shape(value))
