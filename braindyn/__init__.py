@@ -12,7 +12,7 @@ the gallery) are imported on first use.
 import importlib as _importlib
 
 from . import clock, core, inputs, integrators, neurons, params, surrogate
-from ._errors import BraindynError, SimulationDiverged
+from ._errors import BraindynError, SimulationDiverged, UnitWarning
 from .core import Conductance, Dynamics, ODEModel, SpikingNeuron
 from .network import Network, Projection
 from .params import param, trainable
@@ -25,7 +25,7 @@ _LAZY = ("analysis", "connect", "gallery", "measure", "models", "ops", "plastici
 
 __all__ = [
     "clock", "core", "inputs", "integrators", "neurons", "params", "surrogate", *_LAZY,
-    "BraindynError", "SimulationDiverged",
+    "BraindynError", "SimulationDiverged", "UnitWarning",
     "Conductance", "Dynamics", "ODEModel", "SpikingNeuron", "Network", "Projection",
     "RunResult", "RunState", "SpikeTrain", "run", "simulate", "param", "trainable",
 ]
