@@ -234,9 +234,26 @@ def _fmt(value) -> str:
     return f"an array with min {arr.min().item()!r}, max {arr.max().item()!r} (shape {arr.shape})"
 
 
+def _numeric(name, value, owner):
+    """``value`` as a float array; None if traced; a clear error if it is not numeric."""
+    if _is_traced(value):
+        return None
+    where = f" of {owner}" if owner else ""
+    try:
+        raw = np.asarray(value)
+    except Exception:
+        raw = None
+    if raw is None or isinstance(value, (str, bytes)) or (
+            raw.dtype.kind not in "biuf" and not raw.dtype.name.startswith(("bfloat", "float"))):
+        shown = repr(value) if len(repr(value)) < 60 else f"a {type(value).__name__}"
+        raise BraindynError(f"parameter {name!r}{where} must be a number (or an array of numbers), got {shown} "
+                            f"({type(value).__name__}). Fix: e.g. {name}=10.0 (a number, not a string).")
+    return raw.astype(float)
+
+
 def check_finite(name: str, value, owner: str = ""):
-    """Raise if ``value`` contains NaN or infinity. Traced values pass unchecked."""
-    arr = _as_array(value)
+    """Raise if ``value`` contains NaN or infinity, or is not numeric. Traced values pass unchecked."""
+    arr = _numeric(name, value, owner)
     where = f" of {owner}" if owner else ""
     if arr is not None and not np.all(np.isfinite(arr)):
         raise BraindynError(
@@ -247,7 +264,7 @@ def check_finite(name: str, value, owner: str = ""):
 
 
 def _check_bound(name, value, owner, unit, bad, rule, fix):
-    arr = _as_array(value)
+    arr = _numeric(name, value, owner)
     if arr is None:
         return value
     check_finite(name, value, owner)
@@ -272,7 +289,7 @@ def check_nonnegative(name: str, value, owner: str = "", unit: str = ""):
 
 def check_probability(name: str, value, owner: str = ""):
     """Raise if ``value`` is outside [0, 1]."""
-    arr = _as_array(value)
+    arr = _numeric(name, value, owner)
     where = f" of {owner}" if owner else ""
     if arr is None:
         return value
