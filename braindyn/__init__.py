@@ -16,18 +16,18 @@ from ._errors import BraindynError, SimulationDiverged, UnitWarning
 from .core import Conductance, Dynamics, ODEModel, SpikingNeuron
 from .network import Network, Projection
 from .params import param, trainable
-from .run import RunResult, SpikeTrain, run, simulate
+from .run import RunResult, SpikeTrain, estimate_memory, run, simulate
 from .runstate import RunState
 
 __version__ = "0.1.0"
 
-_LAZY = ("analysis", "connect", "gallery", "measure", "models", "ops", "plasticity", "plot", "synapses", "testing")
+_LAZY = ("analysis", "connect", "gallery", "measure", "models", "ops", "plasticity", "plot", "store", "synapses", "testing")
 
 __all__ = [
     "clock", "core", "inputs", "integrators", "neurons", "params", "surrogate", *_LAZY,
     "BraindynError", "SimulationDiverged", "UnitWarning",
     "Conductance", "Dynamics", "ODEModel", "SpikingNeuron", "Network", "Projection",
-    "RunResult", "RunState", "SpikeTrain", "run", "simulate", "param", "trainable",
+    "RunResult", "RunState", "SpikeTrain", "estimate_memory", "run", "simulate", "param", "trainable",
 ]
 
 

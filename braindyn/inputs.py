@@ -37,7 +37,7 @@ from .params import Parametrized, param
 __all__ = [
     "Input", "Constant", "Section", "section", "Ramp", "ramp", "Sinusoid", "sinusoidal", "Square", "square",
     "PoissonSpikes", "poisson", "WienerNoise", "wiener", "OUProcess", "ou", "ArrayInput", "from_array",
-    "Sum", "init_states", "evaluate", "prepare", "check",
+    "Sum", "init_states", "evaluate", "prepare", "check", "check_read", "input_names",
 ]
 
 
@@ -427,3 +427,118 @@ def evaluate(inputs, states, t, dt, key):
         vals.append(v)
         new.append(s)
     return jax.tree.unflatten(treedef, vals), new
+
+
+# ---- which inputs does a model read? ------------------------------------------------------------
+_READ_CACHE: dict = {}
+
+
+def input_names(model) -> tuple:
+    """The names of the inputs ``model`` reads, for error messages.
+
+    A model may declare them with a class attribute ``input_names`` (e.g. ``("I", "I_inh")``);
+    the default is ``("I",)`` (the current of every neuron model); a :class:`~braindyn.Network`
+    reads its population names and its declared signals. Whether an input is read at all is
+    decided by :func:`check_read` from the model's step itself, so a model that reads other
+    names without declaring them still works.
+    """
+    from .network import Network
+
+    if isinstance(model, Network):
+        return tuple(model.populations) + tuple(getattr(model, "signals", ()))
+    declared = getattr(type(model), "input_names", None)
+    return tuple(declared) if declared else ("I",)
+
+
+def _dotted(path) -> str:
+    return ".".join(str(getattr(p, "key", getattr(p, "idx", getattr(p, "name", p)))) for p in path)
+
+
+def _owner(model, parts):
+    """The component that receives the input at ``parts`` and the path inside it."""
+    from .network import Network
+
+    where = []
+    while isinstance(model, Network) and parts and parts[0] in model.populations:
+        where.append(parts[0])
+        model, parts = model.populations[parts[0]], parts[1:]
+    return model, where, parts
+
+
+def _unread(model, inputs, input_states, state, dt, key, t):
+    """Dotted paths of the input values the model's step never uses (``None``: cannot tell)."""
+    from jax._src.interpreters import partial_eval as pe
+
+    from .runstate import fingerprint
+
+    try:
+        vals = jax.eval_shape(lambda ist: evaluate(inputs, ist, t, dt, key)[0], input_states)
+    except BraindynError:
+        raise
+    except Exception:
+        return None
+    flat, vdef = jax.tree_util.tree_flatten_with_path(vals)
+    if not flat:
+        return []
+    specs = [jax.ShapeDtypeStruct(jnp.shape(v), jnp.result_type(v)) for _, v in flat]
+    try:
+        ck = (fingerprint(model, dt), str(vdef), tuple((s.shape, str(s.dtype)) for s in specs),
+              str(jax.tree.structure(state)), key is None)
+        hash(ck)
+    except Exception:
+        ck = None
+    if ck is not None and ck in _READ_CACHE:
+        return _READ_CACHE[ck]
+    mkey = clock.named_key(key, "model")
+
+    def f(*xs):
+        return model.step(state, jax.tree.unflatten(vdef, xs), t, dt, mkey)
+
+    try:
+        closed = jax.make_jaxpr(f)(*specs)
+        _, used = pe.dce_jaxpr(closed.jaxpr, [True] * len(closed.jaxpr.outvars))
+    except BraindynError:
+        raise
+    except Exception:  # a step that cannot be traced abstractly: the run itself will say what is wrong
+        return None
+    out = [_dotted(path) for (path, _), u in zip(flat, used) if not u]
+    if ck is not None:
+        _READ_CACHE[ck] = out
+    return out
+
+
+def check_read(model, inputs, input_states, state, dt, key=None, t=0.0):
+    """Raise a clear error if an input is never read by ``model``'s step.
+
+    A misspelt name (``inputs={"J": 22.0}`` for a neuron that reads ``I``) would otherwise drive
+    nothing, silently. The check traces one step abstractly (shapes only, nothing is computed)
+    and asks which input values the step's computation depends on.
+
+    Example
+    -------
+    >>> import braindyn as bd
+    >>> lif = bd.neurons.LIF()
+    >>> try:
+    ...     bd.run(lif, 10.0, inputs={"J": 22.0})
+    ... except bd.BraindynError as e:
+    ...     print(str(e)[:52])
+    input 'J' is never read by LIF: its step does not use
+    """
+    if inputs is None:
+        return
+    bad = _unread(model, inputs, input_states, state, dt, key, t)
+    if not bad:
+        return
+    path = bad[0]
+    parts = path.split(".") if path else []
+    comp, where, rest = _owner(model, parts)
+    name = ".".join(rest) if rest else (path or "input")
+    in_pop = f" (population {'.'.join(where)!r})" if where else ""
+    valid = list(input_names(comp))
+    if rest:
+        fix = f"name one of {valid}" + (f", e.g. inputs={{{', '.join(repr(w) + ': {' for w in where)}{valid[0]!r}: "
+                                        f"...{'}' * (len(where) + 1)}" if where else f", e.g. inputs={{{valid[0]!r}: ...}}")
+    else:
+        fix = f"{type(comp).__name__} reads {valid}; remove this input or give it to a component that reads it"
+    raise BraindynError(f"input {name!r} is never read by {type(comp).__name__}{in_pop}: its step does not use it, so "
+                        f"it would drive nothing. Valid input names: {valid}. Fix: {fix}.")

@@ -31,9 +31,11 @@ from . import clock
 from . import inputs as _inputs
 from ._errors import BraindynError, SimulationDiverged, check_choice, check_positive
 from .params import default_float
-from .runstate import RunState, fingerprint
+from .results import RunResult, SpikeTrain
+from .runstate import RunState, check_state, fingerprint
 
-__all__ = ["simulate", "run", "RunResult", "RunState", "SpikeTrain", "make_recorder"]
+__all__ = ["simulate", "run", "RunResult", "RunState", "SpikeTrain", "make_recorder", "estimate_memory",
+           "MemoryEstimate"]
 
 
 # ---------------------------------------------------------------------------------------------
@@ -88,6 +90,20 @@ class _Recorder:
 
     def __eq__(self, other):
         return isinstance(other, _Recorder) and self._key() == other._key()
+
+    def spike_labels(self, state) -> tuple:
+        """Labels of the records of a variable named ``spike`` (counted over a record window)."""
+        if self.kind == "names":
+            return tuple(k for k, how in self.spec.items() if isinstance(how, str) and how.split(".")[-1] == "spike")
+        if self.kind == "all":
+            return tuple(k for k in _flatten_dict(_strip(state, self.boolean_spikes)) if k.split(".")[-1] == "spike")
+        return ()
+
+    def spikes(self, state, labels) -> dict:
+        """The spike variables of ``labels`` (floats, with their surrogate gradient)."""
+        if self.kind == "names":
+            return {k: _get_path(state, self.spec[k]) for k in labels}
+        return {k: _get_path(state, k) for k in labels}
 
     def __call__(self, state):
         if self.kind == "all":
@@ -148,61 +164,42 @@ def _pack(tree):
     return jax.tree.map(lambda x: jnp.packbits(x, axis=-1) if _packable(x) else x, tree)
 
 
-class SpikeTrain:
-    """A recorded boolean raster ``(records, neurons)``, stored bit-packed (1 bit per entry).
-
-    ``np.asarray(train)`` unpacks it; :meth:`events` gives ``(times, neuron_indices)``;
-    :meth:`counts` the spike count per neuron.
-    """
-
-    def __init__(self, packed: np.ndarray, n: int, ts: np.ndarray):
-        self.packed = packed
-        self.n = n
-        self.ts = ts
-
-    @property
-    def shape(self):
-        return self.packed.shape[:-1] + (self.n,)
-
-    def dense(self) -> np.ndarray:
-        return np.unpackbits(self.packed, axis=-1, count=self.n).astype(bool)
-
-    def __array__(self, dtype=None, copy=None):
-        d = self.dense()
-        return d if dtype is None else d.astype(dtype)
-
-    def __getitem__(self, idx):
-        return self.dense()[idx]
-
-    def events(self, block: int = 4096):
-        """Spike times (ms) and neuron indices, in time order (unpacked block by block)."""
-        times, idx = [], []
-        for s in range(0, self.packed.shape[0], block):
-            r, c = np.nonzero(np.unpackbits(self.packed[s : s + block], axis=-1, count=self.n))
-            times.append(self.ts[s + r])
-            idx.append(c)
-        if not times:
-            return np.zeros(0), np.zeros(0, int)
-        return np.concatenate(times), np.concatenate(idx)
-
-    def counts(self) -> np.ndarray:
-        total = np.zeros(self.n, np.int64)
-        for s in range(0, self.packed.shape[0], 4096):
-            total += np.unpackbits(self.packed[s : s + 4096], axis=-1, count=self.n).sum(axis=0, dtype=np.int64)
-        return total
-
-    def __len__(self):
-        return self.packed.shape[0]
-
-    def __repr__(self):
-        return f"SpikeTrain(steps={self.packed.shape[0]}, neurons={self.n}, spikes={int(self.counts().sum())})"
+def count_dtype(record_every: int):
+    """Integer type of a spike count over a window of ``record_every`` steps (at most one spike
+    per neuron and step): the smallest signed type that holds ``record_every``."""
+    for t in (np.int8, np.int16, np.int32):
+        if record_every <= np.iinfo(t).max:
+            return np.dtype(t)
+    return np.dtype(np.int64)
 
 
 # ---------------------------------------------------------------------------------------------
 # The pure loop
 # ---------------------------------------------------------------------------------------------
+def _check_static_args(where, n_steps, dt, record_every, unroll):
+    """Checks of the static arguments of a run (possible at trace time)."""
+    if isinstance(n_steps, bool) or not isinstance(n_steps, (int, np.integer)) or n_steps < 0:
+        raise BraindynError(f"{where}: n_steps must be a non-negative integer (static), got {n_steps!r}. "
+                            f"Fix: n_steps = int(round(duration / dt)).")
+    if isinstance(dt, (str, bytes)) or isinstance(dt, bool):
+        raise BraindynError(f"{where}: dt must be a number (ms), got {dt!r}. Fix: e.g. dt=0.1.")
+    if isinstance(dt, (int, float, np.integer, np.floating)) and not (math.isfinite(dt) and dt > 0):
+        raise BraindynError(f"{where}: dt must be a finite number > 0 ms, got {dt!r}. Fix: e.g. dt=0.1.")
+    if isinstance(record_every, bool) or not isinstance(record_every, (int, np.integer)) or record_every < 1:
+        raise BraindynError(f"{where}: 'record_every' must be a positive integer, got {record_every!r}. "
+                            f"Fix: e.g. record_every=10.")
+    if isinstance(unroll, bool) or not isinstance(unroll, (int, np.integer)) or unroll < 1:
+        raise BraindynError(f"{where}: 'unroll' must be a positive integer, got {unroll!r}. Fix: e.g. unroll=2.")
+    if n_steps % record_every:
+        lo = (n_steps // record_every) * record_every
+        valid = [str(v) for v in (lo, lo + record_every) if v > 0]
+        raise BraindynError(f"{where}: n_steps={n_steps} is not a multiple of record_every={record_every}. "
+                            f"Fix: n_steps={' or '.join(valid)}.")
+
+
 def _all_finite(state):
-    leaves = [l for l in jax.tree.leaves(state) if jnp.issubdtype(l.dtype, jnp.inexact)]
+    leaves = [jnp.asarray(l) for l in jax.tree.leaves(state)]
+    leaves = [l for l in leaves if jnp.issubdtype(l.dtype, jnp.inexact)]
     if not leaves:
         return jnp.array(True)
     ok = jnp.array(True)
@@ -255,7 +252,9 @@ def simulate(model, state, n_steps: int, dt: float, *, inputs=None, input_states
     record : see :func:`make_recorder`.
         Spike records stay floats here (0/1 values with their surrogate gradient).
     record_every : int
-        Record every this many steps.
+        Record every this many steps. A record of a variable named ``spike`` then holds the
+        *sum* of the spikes over each window (the count; differentiable, as the sum of the
+        surrogate spikes), every other record the value at the end of the window.
     t0 : float or :class:`~braindyn.clock.Time`
         Time (ms) of step 0: step :math:`k` starts at :math:`t_0 + k\\,\\Delta t`.
     step0 : int or (a, b)
@@ -284,15 +283,7 @@ def simulate(model, state, n_steps: int, dt: float, *, inputs=None, input_states
     >>> int(rec["spike"].sum())
     3
     """
-    if not isinstance(n_steps, (int, np.integer)) or n_steps < 0:
-        raise BraindynError(f"n_steps must be a non-negative integer (static), got {n_steps!r}.")
-    if isinstance(dt, (int, float)) and not dt > 0:
-        raise BraindynError(f"dt must be > 0 ms, got {dt!r}. Fix: e.g. dt=0.1.")
-    if n_steps % record_every:
-        raise BraindynError(
-            f"n_steps={n_steps} is not a multiple of record_every={record_every}. "
-            f"Fix: choose a duration that is a whole number of recording intervals."
-        )
+    _check_static_args("simulate", n_steps, dt, record_every, unroll)
     key = _to_key(key)
     dtype = _state_dtype(state)
     if input_states is None:
@@ -313,18 +304,40 @@ def simulate(model, state, n_steps: int, dt: float, *, inputs=None, input_states
         k = clock.step_key(key, a, b)
         vals, istates = _inputs.evaluate(inputs, istates, t, dt, clock.named_key(k, "inputs"))
         s, _ = model.step(s, vals, t, dt, clock.named_key(k, "model"))
-        if check_finite:
-            bad = jnp.where((bad < 0) & ~_all_finite(s), jnp.asarray(i, jnp.int32), bad)
+        if check_finite:  # a non-finite input counts too: a reset may clip the overshoot it causes
+            bad = jnp.where((bad < 0) & ~(_all_finite(s) & _all_finite(vals)), jnp.asarray(i, jnp.int32), bad)
         return (s, istates, bad), None
+
+    count_labels = recorder.spike_labels(state) if record_every > 1 else ()
+    ctype = jnp.dtype(count_dtype(record_every)) if pack else None
+
+    def count_step(carry, i):
+        inner, acc = carry
+        inner, _ = one_step(inner, i)
+        sp = recorder.spikes(inner[0], count_labels)
+        if pack:
+            acc = {k: acc[k] + (sp[k] > 0).astype(ctype) for k in count_labels}
+        else:
+            acc = {k: acc[k] + sp[k] for k in count_labels}
+        return (inner, acc), None
 
     def one_record(carry, j):
         base = j * record_every
         if record_every == 1:
             carry, _ = one_step(carry, base)
+            counts = {}
+        elif count_labels:
+            sp0 = recorder.spikes(carry[0], count_labels)
+            acc0 = {k: jnp.zeros(jnp.shape(v), ctype if pack else jnp.result_type(v)) for k, v in sp0.items()}
+            (carry, counts), _ = jax.lax.scan(count_step, (carry, acc0),
+                                              base + jnp.arange(record_every, dtype=jnp.int32),
+                                              unroll=min(unroll, record_every))
         else:
             carry, _ = jax.lax.scan(one_step, carry, base + jnp.arange(record_every, dtype=jnp.int32),
                                     unroll=min(unroll, record_every))
+            counts = {}
         r = recorder(carry[0])
+        r = {k: counts.get(k, v) for k, v in r.items()}
         return carry, (_pack(r) if pack else r)
 
     carry0 = (state, input_states, jnp.array(-1, jnp.int32))
@@ -346,103 +359,8 @@ def _state_dtype(state):
 # ---------------------------------------------------------------------------------------------
 # The convenience runner
 # ---------------------------------------------------------------------------------------------
-@dataclass
-class RunResult:
-    """What :func:`run` returns.
-
-    Attributes
-    ----------
-    ts : ndarray
-        Times (ms) of the records.
-    records : dict
-        Recorded arrays (NumPy, leading axis = time); boolean rasters are :class:`SpikeTrain`.
-    run_state : RunState
-        Everything needed to continue: ``run(model, T, resume=result.run_state)``.
-    dt, t_start, t_end : float
-        Step (ms), start and end times.
-    n_steps : int
-        Steps taken by this call.
-    status : str
-        ``"ok"``, or ``"diverged"`` on the partial result attached to a
-        :class:`~braindyn.SimulationDiverged` error.
-    """
-
-    ts: np.ndarray
-    records: dict
-    run_state: RunState
-    dt: float
-    t_start: float
-    t_end: float
-    n_steps: int
-    status: str = "ok"
-
-    @property
-    def final_state(self):
-        """The model state after the last step (``run_state.state``)."""
-        return self.run_state.state
-
-    @property
-    def input_states(self):
-        return self.run_state.input_states
-
-    def __getitem__(self, name):
-        if name not in self.records:
-            raise BraindynError(f"no record named {name!r}; recorded: {list(self.records)}.")
-        return self.records[name]
-
-    def _raster(self, name):
-        if name is None:
-            cands = [k for k, v in self.records.items() if isinstance(v, SpikeTrain) or k.endswith("spike")]
-            if len(cands) != 1:
-                raise BraindynError(
-                    f"which spike record? found {cands or 'none'}. Fix: pass name=..., and record the spikes, "
-                    f"e.g. record=['V', 'spike']."
-                )
-            name = cands[0]
-        r = self[name]
-        if isinstance(r, SpikeTrain):
-            return r
-        arr = np.asarray(r)
-        if arr.dtype != np.bool_:
-            raise BraindynError(f"record {name!r} is not a spike record (dtype {arr.dtype}). Fix: name a record of "
-                                f"spikes, e.g. record=['V', 'spike'] and spike_count('spike').")
-        return SpikeTrain(np.packbits(arr, axis=-1), arr.shape[-1], self.ts)
-
-    def spike_events(self, name=None):
-        """``(times_ms, neuron_indices)`` of all spikes in the record ``name``."""
-        return self._raster(name).events()
-
-    def spike_times(self, name=None, neuron: Optional[int] = None):
-        """Spike times (ms) of one neuron (default: neuron 0)."""
-        r = self._raster(name)
-        i0 = 0 if neuron is None else neuron
-        if not isinstance(i0, (int, np.integer)) or not 0 <= i0 < r.n:
-            raise BraindynError(f"neuron={neuron!r} is out of range: the record has {r.n} neuron(s) "
-                                f"(indices 0..{r.n - 1}).")
-        t, i = r.events()
-        return t[i == i0]
-
-    def spike_count(self, name=None):
-        """Total number of spikes in the record ``name`` (all neurons)."""
-        return int(self._raster(name).counts().sum())
-
-    def rates_hz(self, name=None) -> np.ndarray:
-        """Firing rate (Hz) of each neuron over the run."""
-        return self._raster(name).counts() / ((self.t_end - self.t_start) / 1000.0)
-
-    def rate_hz(self, name=None) -> float:
-        """Mean firing rate (Hz) over the neurons and the run (see :meth:`rates_hz` per neuron)."""
-        return float(self.rates_hz(name).mean())
-
-
 def _host(tree):
     return jax.tree.map(np.asarray, tree)
-
-
-def _concat_records(chunks):
-    if not chunks:
-        return {}
-    return jax.tree.map(lambda *xs: np.concatenate(xs, axis=0), *chunks)
 
 
 def _chunk_plan(n_rec: int, target: int):
@@ -576,16 +494,155 @@ def _is_traced_tree(*trees) -> bool:
     return any(isinstance(leaf, jax.core.Tracer) for tree in trees for leaf in jax.tree.leaves(tree))
 
 
+def _no_record(state):
+    return {}
+
+
+def _advance(model, state, istates, key, t0, step, n, inputs, dt, unroll=1):
+    """State and input states ``n`` steps after global step ``step`` (the same compiled loop)."""
+    if n == 0:
+        return state, istates
+    a0, b0 = clock.split_step(step)
+    new, _, ist = _run_chunk(model, state, istates, key, t0, jnp.int32(a0), jnp.int32(b0), inputs, n, dt,
+                             make_recorder(_no_record), 1, unroll, False)
+    return new, ist
+
+
+def _row_specs(recorder, state, record_every):
+    """Per-record rows as the runner stores them: label -> (shape, dtype), the store attributes of
+    each label, and the labels that hold spike counts."""
+    shapes = jax.eval_shape(recorder, state)
+    counts = recorder.spike_labels(state) if record_every > 1 else ()
+    rows, kinds = {}, {}
+    for k, v in shapes.items():
+        if k in counts:
+            rows[k] = (tuple(v.shape), count_dtype(record_every))
+            kinds[k] = {"encoding": "counts", "window_steps": record_every}
+        elif _packable(v):
+            rows[k] = (tuple(v.shape[:-1]) + ((v.shape[-1] + 7) // 8,), np.dtype(np.uint8))
+            kinds[k] = {"encoding": "packbits", "n_neurons": int(v.shape[-1])}
+        else:
+            rows[k] = (tuple(v.shape), np.dtype(v.dtype))
+            kinds[k] = {"encoding": "values"}
+    return rows, kinds, counts
+
+
+@dataclass
+class MemoryEstimate:
+    """What the records of a run will need (see :func:`estimate_memory`).
+
+    Attributes
+    ----------
+    records_bytes : int
+        Host memory of all records kept in memory (spike rasters bit-packed, counts in the
+        smallest integer type, times included).
+    chunk_bytes : int
+        Memory of one chunk of records (what a run streaming to ``store=`` holds at a time).
+    by_record : dict
+        ``records_bytes`` per record label.
+    limit_bytes : float or None
+        The budget the run checks against (:func:`braindyn.store.memory_limit`).
+    available_bytes : int or None
+        Memory available now (:func:`braindyn.store.available_memory`).
+    """
+
+    records_bytes: int
+    chunk_bytes: int
+    by_record: dict
+    limit_bytes: Optional[float]
+    available_bytes: Optional[int]
+
+    @property
+    def fits(self) -> bool:
+        return self.limit_bytes is None or self.records_bytes + 2 * self.chunk_bytes <= self.limit_bytes
+
+
+def _estimate(rows, n_rec, per_chunk, memory_limit=None) -> MemoryEstimate:
+    from . import store as _store
+
+    row_bytes = {k: int(np.prod(shape, dtype=np.int64)) * np.dtype(dt).itemsize for k, (shape, dt) in rows.items()}
+    by = {k: b * n_rec for k, b in row_bytes.items()}
+    total = sum(by.values()) + 8 * n_rec
+    chunk = (sum(row_bytes.values()) + 8) * per_chunk
+    return MemoryEstimate(total, chunk, by, _store.memory_limit(memory_limit), _store.available_memory())
+
+
+def estimate_memory(model, duration: float, dt: float = 0.1, *, record=None, record_every: int = 1, state0=None,
+                    dtype=None, chunk_steps: int = 20000, memory_limit=None) -> MemoryEstimate:
+    """Memory the records of ``run(model, duration, dt, record=..., record_every=...)`` will need,
+    computed before running (only shapes are evaluated).
+
+    .. math:: B = N_{rec} \\Big(8 + \\sum_{\\ell} b_\\ell\\Big), \\qquad N_{rec} = \\frac{T}{\\Delta t\\,n_{every}}
+
+    with :math:`b_\\ell` the bytes of one record of label :math:`\\ell` (a spike raster
+    :math:`\\lceil n/8 \\rceil` bytes, a count :math:`n` small integers, a value its array) and 8
+    bytes of time stamp. ``run`` refuses in-memory records that do not fit in
+    :func:`braindyn.store.memory_limit` (half the available memory by default) and suggests
+    ``store=``, which needs only ``chunk_bytes``.
+
+    Parameters: as :func:`run` (``duration``, ``dt`` in ms).
+
+    Example
+    -------
+    >>> import braindyn as bd
+    >>> est = bd.estimate_memory(bd.neurons.LIF(n=4000), 10000.0, record=["V", "spike"])
+    >>> est.by_record["spike"] == 100000 * 500, est.by_record["V"] == 100000 * 4000 * 4
+    (True, True)
+    """
+    n_steps = int(round(float(duration) / float(dt)))
+    _check_static_args("estimate_memory", n_steps, dt, record_every, 1)
+    if state0 is None:
+        state0 = jax.eval_shape(lambda: model.init_state(key=jax.random.PRNGKey(0), dtype=dtype))
+    rows, _, _ = _row_specs(make_recorder(record), state0, record_every)
+    n_rec = n_steps // record_every
+    return _estimate(rows, n_rec, min(n_rec, max(1, chunk_steps // record_every)), memory_limit)
+
+
+def _fmt_bytes(b) -> str:
+    return f"{b / 2**30:.2f} GiB" if b >= 2**30 else f"{b / 2**20:.1f} MiB"
+
+
+def _check_number(name, v, finite=True):
+    if isinstance(v, (str, bytes, bool)) or not isinstance(v, (int, float, np.integer, np.floating)):
+        raise BraindynError(f"'{name}' must be a number (ms), got {v!r} ({type(v).__name__}). Fix: e.g. {name}=0.1.")
+    if finite and not math.isfinite(float(v)):
+        raise BraindynError(f"'{name}' must be finite, got {v!r}. Fix: e.g. {name}=0.0 (ms).")
+
+
 def run(model, duration: float, dt: float = 0.1, *, inputs=None, state0=None, resume=None, record=None,
         record_every: int = 1, key=0, t0: float = 0.0, dtype=None, time_label: str = "end",
         chunk_steps: int = 20000, progress: Optional[bool] = None, check_finite: bool = True,
-        on_chunk: Optional[Callable] = None, keep_records: bool = True, unroll: int = 1) -> RunResult:
+        on_chunk: Optional[Callable] = None, keep_records: Optional[bool] = None, unroll: int = 1,
+        store=None, checkpoint=None, checkpoint_every: int = 1, memory_limit=None) -> RunResult:
     """Simulate ``model`` for ``duration`` ms and return a :class:`RunResult` (NumPy records).
 
-    The checked entry point: arguments are validated, the run is compiled once per chunk size
-    (new parameter or input *values* never recompile), records move to the host chunk by chunk,
-    and a non-finite value stops the run with the variable, the neuron and the step named. For
-    ``jax.jit``/``vmap``/``grad`` use :func:`simulate`.
+    The checked entry point: arguments are validated (numbers, input names against what the
+    model reads, ``state0`` against the model's state), the memory the records need is
+    estimated before running, the run is compiled once per chunk size (new parameter or input
+    *values* never recompile), records move to the host chunk by chunk (into preallocated
+    arrays, or streamed to a Zarr store), and a non-finite value stops the run with the
+    variable, the neuron and the step named. For ``jax.jit``/``vmap``/``grad`` use :func:`simulate`.
+
+    **Records over windows.** With ``record_every=n``, a record of a variable named ``spike``
+    holds the number of spikes of each neuron in each window of ``n`` steps (an integer array);
+    other records hold the value at the end of the window. With ``n = 1`` spike rasters are
+    stored bit-packed (:class:`SpikeTrain`).
+
+    **Determinism.** The same ``key`` gives the same bits whatever ``chunk_steps``, ``unroll``,
+    ``store``/``checkpoint`` and however often the run is interrupted and resumed (times and
+    random keys are functions of the global integer step, and every chunk runs the same
+    compiled step), in this process or another on the same platform. A compiled run and an
+    eager loop over ``model.step`` draw the same random numbers but need not agree to the last
+    bit (XLA fuses multiply-adds differently).
+
+    **Long runs.** ``store="out.zarr"`` streams records chunk by chunk to a Zarr v3 store
+    (:mod:`braindyn.store`): memory stays bounded by one chunk, and the result reads the
+    records lazily from disk. ``checkpoint="ck"`` saves the :class:`RunState` atomically every
+    ``checkpoint_every`` chunks, after the store holds those chunks; ``resume="ck"`` (with the
+    same ``store=``) continues bit-identically, truncating the store back to the checkpoint, so
+    a run killed at any moment (SIGKILL, power loss) loses at most the chunks after its last
+    checkpoint. Ctrl-C flushes the store, saves a checkpoint (if one is configured) and raises
+    ``KeyboardInterrupt`` with the partial result in its attribute ``result``.
 
     Parameters
     ----------
@@ -596,38 +653,51 @@ def run(model, duration: float, dt: float = 0.1, *, inputs=None, state0=None, re
     dt : float
         Time step (ms, > 0). Default 0.1 ms, the book's.
     inputs : constant, function of ``t``, :class:`~braindyn.inputs.Input`, or dict of them
-        For a single population: its input current. For a network: ``{population: input}``.
+        For a single population: its input current (or ``{name: input}`` with the names the
+        model reads). For a network: ``{population: input}``.
     state0 : PyTree, optional
-        Initial state of a fresh run; default ``model.init_state(key=..., dtype=dtype)``.
+        Initial state of a fresh run (checked against the model's state: fields, shapes,
+        dtypes); default ``model.init_state(key=..., dtype=dtype)``.
     resume : RunState or path, optional
-        Continue a run from its :class:`RunState` (``result.run_state``, or a directory written
-        by :meth:`RunState.save`): bit-identical to one uninterrupted run. Excludes ``state0``,
-        ``t0`` and ``key`` (they come from the run state).
+        Continue a run from its :class:`RunState` (``result.run_state``, a directory written by
+        :meth:`RunState.save` or by ``checkpoint=``) for ``duration`` more ms. Excludes
+        ``state0``, ``t0`` and ``key`` (they come from the run state).
     record : name, list, dict or function
         What to record (see :func:`make_recorder`); default: every variable.
     record_every : int
-        Recording interval in steps.
+        Recording interval in steps (spike records count over the interval).
     key : int or PRNG key
         Seed of all randomness (initial state, inputs, noise). Same key, same run.
     t0 : float
-        Time (ms) at the start of a fresh run.
+        Time (ms, finite) at the start of a fresh run.
     dtype : dtype, optional
         Float type of the state (``jnp.float32`` or ``jnp.float64``, which needs
         ``jax.config.update("jax_enable_x64", True)``).
     time_label : {"end", "start"}
         Stamp records with the end of their step (default) or its start (the book's labels).
     chunk_steps : int
-        Steps per compiled chunk; records move to the host after each chunk.
+        Steps per compiled chunk; records move to the host (or the store) after each chunk.
     progress : bool or None
         Progress bar over chunks (``None``: only for multi-chunk runs on a terminal).
     check_finite : bool
-        Raise :class:`~braindyn.SimulationDiverged` at the first non-finite value.
+        Raise :class:`~braindyn.SimulationDiverged` at the first non-finite value of the state
+        or of an input.
     on_chunk : callable, optional
-        ``on_chunk(ts, records)`` after each chunk (e.g. to stream records to disk).
-    keep_records : bool
-        Keep records in memory (set False when streaming with ``on_chunk``).
+        ``on_chunk(ts, records)`` after each chunk.
+    keep_records : bool or None
+        Keep records in memory (default: yes without ``store``, no with it).
     unroll : int
         Steps per compiled loop iteration (2 speeds up small networks on the CPU).
+    store : path, optional
+        Zarr v3 store to stream the records to (new for a fresh run; the run's own store
+        when resuming, which is appended to).
+    checkpoint : path, optional
+        Directory of the checkpoint (:class:`RunState`), rewritten atomically.
+    checkpoint_every : int
+        Chunks between checkpoints (and one at the end).
+    memory_limit : float, optional
+        Bytes the in-memory records may use (default: :data:`braindyn.store.MEMORY_FRACTION`
+        of the available memory; ``math.inf``: no check).
 
     Example
     -------
@@ -643,16 +713,17 @@ def run(model, duration: float, dt: float = 0.1, *, inputs=None, state0=None, re
         raise BraindynError("braindyn.run was called inside a JAX transformation (jit, vmap or grad): it moves "
                             "records to the host and cannot be traced. Fix: use braindyn.simulate(model, state, "
                             "n_steps, dt, ...) inside jit/vmap/grad.")
-    for name, v in (("duration", duration), ("dt", dt)):
-        if isinstance(v, (str, bytes)) or not isinstance(v, (int, float, np.integer, np.floating)):
-            raise BraindynError(f"'{name}' must be a number (ms), got {v!r} ({type(v).__name__}). Fix: e.g. {name}=0.1.")
+    _check_number("duration", duration)
+    _check_number("dt", dt)
+    _check_number("t0", t0)
     check_positive("dt", dt, "run", "ms")
     check_positive("duration", duration, "run", "ms")
     check_choice("time_label", time_label, ("end", "start"), "run")
-    if not isinstance(record_every, int) or isinstance(record_every, bool) or record_every < 1:
-        raise BraindynError(f"'record_every' must be a positive integer, got {record_every!r}. Fix: e.g. record_every=10.")
-    if not isinstance(unroll, int) or isinstance(unroll, bool) or unroll < 1:
-        raise BraindynError(f"'unroll' must be a positive integer, got {unroll!r}. Fix: e.g. unroll=2.")
+    if isinstance(chunk_steps, bool) or not isinstance(chunk_steps, (int, np.integer)) or chunk_steps < 1:
+        raise BraindynError(f"'chunk_steps' must be a positive integer, got {chunk_steps!r}. Fix: e.g. 20000.")
+    if isinstance(checkpoint_every, bool) or not isinstance(checkpoint_every, (int, np.integer)) or checkpoint_every < 1:
+        raise BraindynError(f"'checkpoint_every' must be a positive integer (chunks), got {checkpoint_every!r}. "
+                            f"Fix: e.g. checkpoint_every=10.")
     dt = float(dt)
     n_steps = int(round(duration / dt))
     if n_steps < 1:
@@ -660,15 +731,25 @@ def run(model, duration: float, dt: float = 0.1, *, inputs=None, state0=None, re
     if abs(n_steps * dt - duration) > 1e-6 * max(dt, abs(duration) * 1e-3):
         raise BraindynError(f"duration={duration} ms is not a whole number of steps of dt={dt} ms. Fix: "
                             f"duration={n_steps * dt:g}.")
+    if isinstance(record_every, bool) or not isinstance(record_every, (int, np.integer)) or record_every < 1:
+        raise BraindynError(f"'record_every' must be a positive integer, got {record_every!r}. Fix: e.g. record_every=10.")
     if n_steps % record_every:
         lo = (n_steps // record_every) * record_every
-        hi = lo + record_every
-        valid = [f"{v * dt:g}" for v in (lo, hi) if v > 0]
+        valid = [f"{v * dt:g}" for v in (lo, lo + record_every) if v > 0]
         raise BraindynError(f"duration={duration} ms is {n_steps} steps, not a whole number of record windows of "
                             f"record_every={record_every} steps. Fix: duration={' or '.join(valid)} ms.")
-    if dtype is not None and jnp.dtype(dtype) == jnp.float64 and not jax.config.jax_enable_x64:
-        raise BraindynError("dtype=float64 needs 64-bit JAX. Fix: call jax.config.update('jax_enable_x64', True) "
-                            "at the start of the program (before creating arrays), or use dtype=jnp.float32.")
+    _check_static_args("run", n_steps, dt, record_every, unroll)
+    if dtype is not None:
+        try:
+            kind = jnp.dtype(dtype)
+        except TypeError:
+            raise BraindynError(f"'dtype' must be a float type, got {dtype!r}. Fix: dtype=jnp.float32 or "
+                                f"jnp.float64.") from None
+        if not jnp.issubdtype(kind, jnp.floating):
+            raise BraindynError(f"'dtype' must be a float type, got {kind}. Fix: dtype=jnp.float32 or jnp.float64.")
+        if kind == jnp.float64 and not jax.config.jax_enable_x64:
+            raise BraindynError("dtype=float64 needs 64-bit JAX. Fix: call jax.config.update('jax_enable_x64', True) "
+                                "at the start of the program (before creating arrays), or use dtype=jnp.float32.")
     inputs = _inputs.prepare(inputs)
     _inputs.check(inputs, dt)
     _probe_coupling(model)
@@ -694,33 +775,87 @@ def run(model, duration: float, dt: float = 0.1, *, inputs=None, state0=None, re
         k_init, k_run = jax.random.split(key)
         if state0 is None:
             state0 = model.init_state(key=k_init, dtype=dtype)
+        else:
+            check_state(model, state0, "state0")
         state = state0
         istates = _inputs.init_states(inputs, clock.named_key(k_run, "inputs-init"))
         t_origin, step = float(t0), 0
     dtype_s = _state_dtype(state)
     t_origin_time = clock.Time.of(t_origin, dtype_s)
+    _inputs.check_read(model, inputs, istates, state, dt, k_run, t_origin_time)
     recorder = make_recorder(record)
-    shapes = jax.eval_shape(recorder, state)
-    packed = {k: v.shape[-1] for k, v in shapes.items() if _packable(v)}
+    rows, kinds, count_labels = _row_specs(recorder, state, record_every)
+    packed = {k: kinds[k]["n_neurons"] for k in rows if kinds[k]["encoding"] == "packbits"}
     n_rec = n_steps // record_every
-    per_chunk, n_full, rem = _chunk_plan(n_rec, max(1, chunk_steps // record_every))
+    fp = fingerprint(model, dt)
+    rec_store = None
+    target = max(1, chunk_steps // record_every)
+    if store is not None:
+        rec_store, target = _open_store(store, resume, model, rows, kinds, fp, dt, t_origin, step, record_every,
+                                        time_label, key if resume is None else None, target)
+    if keep_records is None:
+        keep_records = store is None
+    per_chunk, n_full, rem = _chunk_plan(n_rec, target)
     plan = [per_chunk] * n_full + ([rem] if rem else [])
+    est = _estimate(rows, n_rec if keep_records else 0, per_chunk, memory_limit)
+    if not est.fits:
+        big = ", ".join(f"{k}: {_fmt_bytes(b)}" for k, b in sorted(est.by_record.items(), key=lambda kv: -kv[1])[:4])
+        raise BraindynError(
+            f"the records of this run need {_fmt_bytes(est.records_bytes)} in memory ({big}), more than the limit of "
+            f"{_fmt_bytes(est.limit_bytes)} (see braindyn.store.memory_limit; available now: "
+            f"{_fmt_bytes(est.available_bytes or 0)}). Fix: stream them to disk with store='run.zarr', record less "
+            f"(record_every=..., fewer variables), or set memory_limit=... (bytes).")
+    bufs = {k: np.empty((n_rec if keep_records else 0,) + shape, dt_) for k, (shape, dt_) in rows.items()}
+    ts_buf = np.empty(n_rec if keep_records else 0)
     show = progress if progress is not None else (len(plan) > 1 and sys.stderr.isatty())
     bar = None
     if show:
         from tqdm.auto import tqdm
 
         bar = tqdm(total=n_steps, unit="step", desc=type(model).__name__, leave=False)
-    fp = fingerprint(model, dt)
-    chunks, ts_chunks, step_start = [], [], step
+    step_start, done = step, 0
+    row0 = rec_store.n_rows if rec_store is not None else 0
     shift = dt if time_label == "end" else 0.0
 
     def snapshot(st, ist, stp):
         return RunState(state=st, input_states=ist, step=stp, t0=t_origin, dt=dt, key=k_run, record_phase=0,
                         fingerprint=fp)
 
+    def commit(ts, recs):
+        nonlocal done
+        k = len(ts)
+        if rec_store is not None:
+            rec_store.append(ts, recs)
+        if keep_records:
+            for lab, v in recs.items():
+                bufs[lab][done: done + k] = v
+            ts_buf[done: done + k] = ts
+        done += k
+
+    def result(stp, st, ist, status):
+        rs = snapshot(st, ist, stp)
+        n = stp - step_start
+        if keep_records:
+            recs, ts = {k: v[:done] for k, v in bufs.items()}, ts_buf[:done]
+            for k, nn in packed.items():
+                recs[k] = SpikeTrain(recs[k], nn, ts)
+        elif rec_store is not None:
+            from .store import open_records
+
+            ts, recs, _ = open_records(rec_store.path, rows=(row0, row0 + done))
+        else:
+            recs, ts = {}, np.zeros(0)
+        return RunResult(ts=ts, records=recs, run_state=rs, dt=dt, t_start=t_origin + step_start * dt,
+                         t_end=t_origin + stp * dt, n_steps=n, status=status, record_every=record_every,
+                         spike_counts=tuple(count_labels),
+                         store=None if rec_store is None else rec_store.path)
+
+    def save_checkpoint():
+        if checkpoint is not None:
+            snapshot(state, istates, step).save(checkpoint)
+
     try:
-        for nr in plan:
+        for ic, nr in enumerate(plan):
             ns = nr * record_every
             a0, b0 = clock.split_step(step)
             args = (model, state, istates, k_run, t_origin_time, jnp.int32(a0), jnp.int32(b0), inputs, ns, dt,
@@ -729,50 +864,100 @@ def run(model, duration: float, dt: float = 0.1, *, inputs=None, state0=None, re
             ts = t_origin + (step + record_every * (np.arange(nr) + 1) - 1) * dt + shift
             recs = _host(recs)
             if check_finite and not (_state_finite(new_state) and _records_finite(recs)):
-                bad_local = int(_run_chunk(*args, True)[3])
-                if bad_local >= 0:
-                    name, idx, val, before = _locate_nonfinite(model, state, istates, k_run, t_origin_time,
-                                                               (step, bad_local), inputs, dt)
-                else:  # the state stayed finite: a record function produced the non-finite value
-                    row, label, idx, val = _first_bad_record(recs)
-                    bad_local = (row + 1) * record_every - 1
-                    name, before = f"record {label}", float("nan")
-                bad = step + bad_local
-                keep = bad_local // record_every
-                recs_h = jax.tree.map(lambda x: np.asarray(x)[:keep], recs)
-                t_bad = t_origin + (bad + 1) * dt
-                # The partial result ends at the last complete chunk: its run state continues from there.
-                partial = _finish(chunks + [recs_h], ts_chunks + [ts[:keep]], snapshot(state, istates, step), dt,
-                                  t_origin + step_start * dt, step - step_start, "diverged", packed)
-                raise SimulationDiverged(
-                    f"simulation diverged: variable {name!r} became {val} at step {bad} (t = {t_bad:g} ms), "
-                    f"index {idx[0] if len(idx) == 1 else idx}; its value before that step was {before:g}. "
-                    f"Fix: reduce dt (now {dt} ms), {_stability_hint(model)}, or check the parameters and inputs "
-                    f"of that neuron. Records up to the failure are in the exception's .result; its run_state "
-                    f"is the state at step {step} (the start of the failing chunk).",
-                    variable=name, index=idx, step=bad, t=t_bad, result=partial,
-                )
-            if on_chunk is not None:
-                on_chunk(ts, recs)
-            if keep_records:
-                chunks.append(recs)
-                ts_chunks.append(ts)
+                _diverged(args, recs, ts, step, commit, result, model, inputs, dt, record_every, unroll)
+            commit(ts, recs)
             state, istates = new_state, new_istates
             step += ns
+            if on_chunk is not None:
+                on_chunk(ts, recs)
+            if (ic + 1) % checkpoint_every == 0 or ic == len(plan) - 1:
+                save_checkpoint()
             if bar is not None:
                 bar.update(ns)
+    except KeyboardInterrupt as e:
+        # Ctrl-C: every committed chunk stays (the store is cut back to them), the state matches
+        # them, and the interrupt goes on with the partial result attached.
+        if rec_store is not None:
+            rec_store.truncate(row0 + done)
+        save_checkpoint()
+        e.result = result(step, state, istates, "interrupted")
+        raise
     finally:
         if bar is not None:
             bar.close()
-    return _finish(chunks, ts_chunks, snapshot(state, istates, step), dt, t_origin + step_start * dt,
-                   n_steps, "ok", packed)
+    return result(step, state, istates, "ok")
 
 
-def _finish(chunks, ts_chunks, run_state, dt, t_start, n_steps, status, packed_sizes):
-    records = _concat_records(chunks)
-    ts = np.concatenate(ts_chunks) if ts_chunks else np.zeros(0)
-    for k, n in packed_sizes.items():
-        if k in records:
-            records[k] = SpikeTrain(records[k], n, ts)
-    return RunResult(ts=ts, records=dict(records), run_state=run_state, dt=dt, t_start=t_start,
-                     t_end=t_start + n_steps * dt, n_steps=n_steps, status=status)
+def _diverged(args, recs, ts, step, commit, result, model, inputs, dt, record_every, unroll):
+    """Locate the first non-finite value of a chunk, commit the complete record windows before it,
+    and raise :class:`SimulationDiverged` with a partial result whose state, ``n_steps`` and
+    ``t_end`` all describe the end of the last committed window."""
+    (_, state, istates, k_run, t0_time, *_rest) = args
+    t_origin = float(t0_time.value) if hasattr(t0_time, "value") else float(t0_time)
+    bad_local = int(_run_chunk(*args, True)[3])
+    if bad_local >= 0:
+        name, idx, val, before = _locate_nonfinite(model, state, istates, k_run, t0_time, (step, bad_local), inputs,
+                                                   dt)
+    else:  # the state stayed finite: a record function produced the non-finite value
+        row, label, idx, val = _first_bad_record(recs)
+        bad_local = (row + 1) * record_every - 1
+        name, before = f"record {label}", float("nan")
+    bad = step + bad_local
+    keep = bad_local // record_every
+    commit(ts[:keep], {k: np.asarray(v)[:keep] for k, v in recs.items()})
+    ok_steps = keep * record_every
+    st, ist = _advance(model, state, istates, k_run, t0_time, step, ok_steps, inputs, dt, unroll)
+    partial = result(step + ok_steps, st, ist, "diverged")
+    t_bad = t_origin + (bad + 1) * dt
+    where = f"index {idx[0] if len(idx) == 1 else idx}"
+    if name.startswith("input"):
+        fix = (f"Fix: give finite inputs (the input {name[6:]!r} is {val} at t = {t_bad - dt:g} ms; a reset can hide "
+               f"the overshoot an infinite drive causes).")
+    else:
+        fix = (f"Fix: reduce dt (now {dt} ms), {_stability_hint(model)}, or check the parameters and inputs of that "
+               f"neuron.")
+    raise SimulationDiverged(
+        f"simulation diverged: {'' if name.startswith('input') else 'variable '}{name!r} became {val} at step {bad} "
+        f"(t = {t_bad:g} ms), {where}; its value before that step was {before:g}. {fix} Records up to the failure are "
+        f"in the exception's .result, whose run_state, n_steps and t_end describe step {step + ok_steps} (the end of "
+        f"the last complete record window): continuing from it repeats nothing and skips nothing.",
+        variable=name, index=idx, step=bad, t=t_bad, result=partial,
+    )
+
+
+def _open_store(path, resume, model, rows, kinds, fp, dt, t_origin, step, record_every, time_label, key, target):
+    """Create (fresh run) or reopen and truncate (resume) the record store; returns it and the
+    chunk size in records (the store's chunking when appending)."""
+    import os
+
+    from . import __version__
+    from .store import RecordStore, describe_model
+
+    path = os.fspath(path)
+    if resume is not None and os.path.exists(path):
+        st = RecordStore.open(path)
+        st.check_compatible(fp, dt, record_every, rows)
+        if st.attrs.get("time_label") != time_label:
+            raise BraindynError(f"store {path!r} stamps records with time_label={st.attrs.get('time_label')!r}. "
+                                f"Fix: resume with time_label={st.attrs.get('time_label')!r}.")
+        start = int(st.attrs["step_start"])
+        if step < start or (step - start) % record_every:
+            raise BraindynError(f"store {path!r} starts at step {start}; the run state (step {step}) does not continue "
+                                f"it. Fix: resume from a checkpoint of the run that wrote this store.")
+        st.truncate((step - start) // record_every)
+        return st, int(st.group["ts"].chunks[0])
+    import zarr
+
+    seed = None
+    if key is not None:
+        try:
+            seed = np.asarray(jax.random.key_data(key) if jnp.issubdtype(key.dtype, jax.dtypes.prng_key)
+                              else key).tolist()
+        except Exception:
+            seed = repr(key)
+    attrs = {"model": repr(model)[:20000], "model_class": type(model).__qualname__, "fingerprint": fp,
+             "parameters": describe_model(model), "dt": dt, "t0": t_origin, "step_start": step,
+             "record_every": record_every, "time_label": time_label, "seed_key": seed,
+             "versions": {"braindyn": __version__, "jax": jax.__version__, "numpy": np.__version__,
+                          "zarr": zarr.__version__}}
+    return RecordStore.create(path, rows, kinds, target, attrs), target
