@@ -388,16 +388,40 @@ def prepare(inputs):
     return jax.tree.map(conv, inputs, is_leaf=_is_leaf)
 
 
+def _pretty(name) -> str:
+    """``"['E']['I']"`` -> ``"input 'E.I'"``; the bare input of a population -> ``"the input"``."""
+    import re
+
+    dotted = ".".join(re.findall(r"\[\'?([^'\]]*)\'?\]", name))
+    return f"input {dotted!r}" if dotted else "the input"
+
+
+def has_dynamic(inputs) -> bool:
+    """Whether ``inputs`` holds anything evaluated per step (an :class:`Input` or a function)."""
+    return any(isinstance(leaf, Input) or callable(leaf) for leaf in _named_leaves(inputs)[1])
+
+
 def check(inputs, dt):
-    """Checks that need ``dt``: a Poisson rate with ``rate * dt > 1`` cannot be represented."""
+    """Checks before a run: constant inputs are finite; a Poisson rate with ``rate * dt > 1``
+    (which cannot be represented) is refused."""
     for name, leaf in zip(*_named_leaves(inputs)[:2]):
+        if not (isinstance(leaf, Input) or callable(leaf)) and not isinstance(leaf, jax.core.Tracer):
+            try:
+                a = np.asarray(leaf)
+            except Exception:
+                a = None
+            if a is not None and a.dtype.kind in "fc" and not np.all(np.isfinite(a)):
+                where = tuple(int(i) for i in np.argwhere(~np.isfinite(a))[0]) if a.ndim else ()
+                raise BraindynError(f"{_pretty(name)}: the constant value is not finite ({a[where] if a.ndim else a} at "
+                                    f"index {where}): it would drive the model to infinity, which a spike reset can "
+                                    f"hide. Fix: a finite input.")
         parts = leaf.parts if isinstance(leaf, Sum) else (leaf,)
         for p in parts:
             if isinstance(p, PoissonSpikes) and not isinstance(p.rate, jax.core.Tracer):
                 mx = float(np.max(np.asarray(p.rate))) * dt / 1000.0
                 if mx > 1.0:
                     raise BraindynError(
-                        f"input {name}: Poisson rate {float(np.max(np.asarray(p.rate)))} Hz gives a spike probability "
+                        f"{_pretty(name)}: Poisson rate {float(np.max(np.asarray(p.rate)))} Hz gives a spike probability "
                         f"rate*dt = {mx:g} > 1 per step of dt={dt} ms (the train would saturate). Fix: reduce dt "
                         f"below {1000.0 / float(np.max(np.asarray(p.rate))):g} ms or split the rate over more trains.")
 

@@ -229,11 +229,16 @@ def _step_words(step0):
 
 def simulate(model, state, n_steps: int, dt: float, *, inputs=None, input_states=None, record=None,
              record_every: int = 1, t0=0.0, step0=0, key=None, check_finite: bool = False, pack: bool = False,
-             unroll: int = 1):
+             unroll: int = 1, check_inputs: bool = True):
     """Run ``model`` for ``n_steps`` steps of ``dt`` ms: one ``lax.scan`` (pure JAX).
 
     This is the function to ``jit``, ``vmap`` (parameter sweeps, batches of trials) and
     differentiate (training). :func:`run` is the checked, chunked convenience on top of it.
+    ``simulate`` is the traced path: it checks what is known at trace time (``n_steps``,
+    ``dt``, ``record_every`` and ``unroll`` given as Python numbers; the fields and shapes of
+    ``state``; record names; input names against what the model reads) and leaves the checks
+    of values (finite initial state, finite inputs, divergence) to :func:`run`, the checked
+    entry point.
 
     Parameters
     ----------
@@ -264,12 +269,16 @@ def simulate(model, state, n_steps: int, dt: float, *, inputs=None, input_states
     key : int, PRNG key or None
         Randomness of inputs and noisy models. ``None``: a deterministic run; a component that
         needs randomness then raises an error (never a fixed key).
-    check_finite : bool
-        Also return the index (within this call) of the first step whose result is non-finite (-1 if none).
+    check_finite : bool or "inputs"
+        Also return the index (within this call) of the first step whose result or inputs are
+        non-finite (-1 if none); ``"inputs"`` checks only the inputs (cheap).
     pack : bool
         Record spikes as booleans, bit-packed (what :func:`run` does; no gradient).
     unroll : int
         Steps unrolled per loop iteration (``lax.scan``'s ``unroll``).
+    check_inputs : bool
+        Check ``state`` and the input names against the model (trace time only; ``run`` checks
+        once per run and turns this off for its chunks).
 
     Returns
     -------
@@ -288,6 +297,9 @@ def simulate(model, state, n_steps: int, dt: float, *, inputs=None, input_states
     dtype = _state_dtype(state)
     if input_states is None:
         input_states = _inputs.init_states(inputs, key)
+    if check_inputs:  # names and shapes, at trace time (values are run's to check)
+        check_state(model, state, "state")
+        _inputs.check_read(model, inputs, input_states, state, dt, key, clock.as_time(t0, dtype))
     recorder = make_recorder(record)
     if not pack:
         recorder = recorder.for_gradients()
@@ -305,7 +317,8 @@ def simulate(model, state, n_steps: int, dt: float, *, inputs=None, input_states
         vals, istates = _inputs.evaluate(inputs, istates, t, dt, clock.named_key(k, "inputs"))
         s, _ = model.step(s, vals, t, dt, clock.named_key(k, "model"))
         if check_finite:  # a non-finite input counts too: a reset may clip the overshoot it causes
-            bad = jnp.where((bad < 0) & ~(_all_finite(s) & _all_finite(vals)), jnp.asarray(i, jnp.int32), bad)
+            ok = _all_finite(vals) if check_finite == "inputs" else _all_finite(s) & _all_finite(vals)
+            bad = jnp.where((bad < 0) & ~ok, jnp.asarray(i, jnp.int32), bad)
         return (s, istates, bad), None
 
     count_labels = recorder.spike_labels(state) if record_every > 1 else ()
@@ -377,7 +390,7 @@ def _chunk_plan(n_rec: int, target: int):
 def _run_chunk(model, state, istates, key, t0, a0, b0, inputs, n_steps, dt, record, every, unroll, check):
     return simulate(model, state, n_steps, dt, inputs=inputs, input_states=istates, record=record,
                     record_every=every, t0=t0, step0=(a0, b0), key=key, check_finite=check, pack=True,
-                    unroll=unroll)
+                    unroll=unroll, check_inputs=False)
 
 
 @jax.jit
@@ -416,8 +429,8 @@ def _locate_nonfinite(model, state, istates, key, t0, step_bad, inputs, dt):
     n_before = int(step_bad[1])
     if n_before > 0:
         state, _, istates = eqx.filter_jit(simulate)(
-            model, state, n_before, dt, inputs=inputs, input_states=istates, record=lambda s: {}, t0=t0,
-            step0=_step_words(step_bad[0]), key=key)
+            model, state, n_before, dt, inputs=inputs, input_states=istates, record=_no_record, t0=t0,
+            step0=_step_words(step_bad[0]), key=key, check_inputs=False)
     g = step_bad[0] + n_before
     a, b = clock.split_step(g)
     t = clock.step_time(g, dt, t0, _state_dtype(state))
@@ -434,6 +447,13 @@ def _locate_nonfinite(model, state, istates, key, t0, step_bad, inputs, dt):
             idx = tuple(int(i) for i in np.argwhere(~np.isfinite(v))[0])
             before = np.asarray(old_flat.get(jax.tree_util.keystr(path), np.full_like(v, np.nan)))
             return name, idx, float(v[idx]), float(before[idx]) if before.shape == v.shape else float("nan")
+    # the state stayed finite (a reset clipped the overshoot): a non-finite input is the cause
+    for path, v in jax.tree_util.tree_flatten_with_path(vals)[0]:
+        v = np.asarray(v)
+        if v.dtype.kind == "f" and not np.all(np.isfinite(v)):
+            name = ".".join(str(getattr(p, "key", getattr(p, "idx", p))) for p in path) or "I"
+            idx = tuple(int(i) for i in np.argwhere(~np.isfinite(v))[0]) if v.ndim else ()
+            return f"input {name}", idx, float(v[idx]), float("nan")
     return "?", (), float("nan"), float("nan")
 
 
@@ -783,6 +803,7 @@ def run(model, duration: float, dt: float = 0.1, *, inputs=None, state0=None, re
     dtype_s = _state_dtype(state)
     t_origin_time = clock.Time.of(t_origin, dtype_s)
     _inputs.check_read(model, inputs, istates, state, dt, k_run, t_origin_time)
+    watch_inputs = check_finite and _inputs.has_dynamic(inputs)
     recorder = make_recorder(record)
     rows, kinds, count_labels = _row_specs(recorder, state, record_every)
     packed = {k: kinds[k]["n_neurons"] for k in rows if kinds[k]["encoding"] == "packbits"}
@@ -860,10 +881,12 @@ def run(model, duration: float, dt: float = 0.1, *, inputs=None, state0=None, re
             a0, b0 = clock.split_step(step)
             args = (model, state, istates, k_run, t_origin_time, jnp.int32(a0), jnp.int32(b0), inputs, ns, dt,
                     recorder, record_every, unroll)
-            new_state, recs, new_istates = _run_chunk(*args, False)
+            out = _run_chunk(*args, "inputs" if watch_inputs else False)
+            new_state, recs, new_istates = out[:3]
             ts = t_origin + (step + record_every * (np.arange(nr) + 1) - 1) * dt + shift
             recs = _host(recs)
-            if check_finite and not (_state_finite(new_state) and _records_finite(recs)):
+            inputs_ok = not watch_inputs or int(out[3]) < 0
+            if check_finite and not (inputs_ok and _state_finite(new_state) and _records_finite(recs)):
                 _diverged(args, recs, ts, step, commit, result, model, inputs, dt, record_every, unroll)
             commit(ts, recs)
             state, istates = new_state, new_istates
@@ -918,7 +941,8 @@ def _diverged(args, recs, ts, step, commit, result, model, inputs, dt, record_ev
                f"neuron.")
     raise SimulationDiverged(
         f"simulation diverged: {'' if name.startswith('input') else 'variable '}{name!r} became {val} at step {bad} "
-        f"(t = {t_bad:g} ms), {where}; its value before that step was {before:g}. {fix} Records up to the failure are "
+        f"(t = {t_bad:g} ms), {where}{'' if name.startswith('input') else f'; its value before that step was {before:g}'}"
+        f". {fix} Records up to the failure are "
         f"in the exception's .result, whose run_state, n_steps and t_end describe step {step + ok_steps} (the end of "
         f"the last complete record window): continuing from it repeats nothing and skips nothing.",
         variable=name, index=idx, step=bad, t=t_bad, result=partial,
