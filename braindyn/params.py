@@ -189,7 +189,35 @@ def check_params(obj):
         check_value(f.name, getattr(obj, f.name), f.metadata["param"], owner, n)
 
 
-class Parametrized(eqx.Module):
+class _ParamMeta(type(eqx.Module)):
+    """Equinox's metaclass, plus: a misspelt or missing constructor argument is a BraindynError that
+    lists the valid names (instead of Python's bare ``TypeError``)."""
+
+    def __call__(cls, *args, **kwargs):
+        try:
+            return super().__call__(*args, **kwargs)
+        except TypeError as err:
+            msg = str(err)
+            prefix = f"{cls.__name__}.__init__() "
+            if not msg.startswith(prefix) or not ("unexpected keyword" in msg or "positional argument" in msg):
+                raise
+            import difflib
+            import inspect
+
+            try:
+                names = [p for p in inspect.signature(cls.__init__).parameters if p != "self"]
+            except (TypeError, ValueError):  # pragma: no cover
+                names = [f.name for f in dataclasses.fields(cls)]
+            bad = msg.rsplit("'", 2)[-2] if msg.count("'") >= 2 else ""
+            close = []
+            if "unexpected keyword" in msg:
+                close = [c for c in names if c.lower() == bad.lower()] or difflib.get_close_matches(bad, names, n=3)
+            hint = f" Did you mean {', '.join(repr(c) for c in close)}?" if close else ""
+            raise BraindynError(f"{cls.__name__}: {msg[len(prefix):]}.{hint} Its arguments: {', '.join(names)}.") \
+                from None
+
+
+class Parametrized(eqx.Module, metaclass=_ParamMeta):
     """Base of every component with declared parameters: checks them once per instance."""
 
     def __check_init__(self):

@@ -295,7 +295,7 @@ def run_entry(name: str, overrides: dict | None = None, plot: str | None = None)
     """
     e = get(name)
     params = e.params(overrides)
-    path = resolve_plot_path(plot, e.name) if plot else None
+    path = resolve_plot_path(plot, e.name) if plot is not None else None
     report = e.compute(params)
     if path:
         import matplotlib
