@@ -648,12 +648,14 @@ def run(model, duration: float, dt: float = 0.1, *, inputs=None, state0=None, re
     other records hold the value at the end of the window. With ``n = 1`` spike rasters are
     stored bit-packed (:class:`SpikeTrain`).
 
-    **Determinism.** The same ``key`` gives the same bits whatever ``chunk_steps``, ``unroll``,
+    **Determinism.** The same ``key`` gives the same bits whatever ``chunk_steps``,
     ``store``/``checkpoint`` and however often the run is interrupted and resumed (times and
     random keys are functions of the global integer step, and every chunk runs the same
     compiled step), in this process or another on the same platform. A compiled run and an
     eager loop over ``model.step`` draw the same random numbers but need not agree to the last
-    bit (XLA fuses multiply-adds differently).
+    bit (XLA fuses multiply-adds differently). ``unroll`` changes the compiled loop body: on a
+    CPU with FMA, a noisy model may differ from ``unroll=1`` in the last bits (~1e-14 relative
+    in float64); keep ``unroll`` fixed between runs that must match bit for bit.
 
     **Long runs.** ``store="out.zarr"`` streams records chunk by chunk to a Zarr v3 store
     (:mod:`braindyn.store`): memory stays bounded by one chunk, and the result reads the
