@@ -87,10 +87,13 @@ def test_lif_runs_to_finite_records_or_raises_ours(tau, V_th, I, V_init):
 
 
 # ------------------------------------------------------------------------------------ connectivity
-sizes = st.one_of(st.integers(-2, 25), st.sampled_from([2.5, "10", None, True]))
-probs = st.one_of(st.floats(allow_nan=True, allow_infinity=True, width=64), st.floats(0, 1),
-                  st.sampled_from(["0.1", None, 1, 0]))
-seeds = st.one_of(st.integers(-3, 2**40), st.sampled_from([None, 1.5, "a", True]))
+# valid values three times out of four, so that the valid branch is exercised as well
+sizes = st.one_of(st.integers(1, 25), st.integers(0, 25), st.integers(2, 12),
+                  st.one_of(st.integers(-2, -1), st.sampled_from([2.5, "10", None, True])))
+probs = st.one_of(st.floats(0, 1), st.floats(0, 0.3), st.sampled_from([0.0, 1.0, 0.5]),
+                  st.one_of(st.floats(allow_nan=True, allow_infinity=True, width=64), st.sampled_from(["0.1", None])))
+seeds = st.one_of(st.integers(0, 2**40), st.integers(0, 10), st.integers(0, 3),
+                  st.one_of(st.integers(-3, -1), st.sampled_from([None, 1.5, "a", True])))
 
 
 def _valid(c):
@@ -103,7 +106,7 @@ def _valid(c):
 @bounded(60)
 @given(gen=st.sampled_from(["fixed_prob", "fixed_out_degree", "fixed_in_degree", "fixed_total_num",
                             "small_world", "scale_free", "gaussian_prob", "all_to_all", "from_ij"]),
-       a=sizes, b=sizes, p=probs, k=st.one_of(st.integers(-2, 30), st.sampled_from([1.5, None])), seed=seeds,
+       a=sizes, b=sizes, p=probs, k=st.one_of(st.integers(0, 8), st.integers(0, 30), st.integers(-2, 30), st.sampled_from([1.5, None])), seed=seeds,
        allow_self=st.booleans(), data=st.data())
 def test_connectivity_generators_give_valid_csr_or_raise_ours(gen, a, b, p, k, seed, allow_self, data):
     calls = {
