@@ -545,7 +545,7 @@ def check_read(model, inputs, input_states, state, dt, key=None, t=0.0):
     >>> try:
     ...     bd.run(lif, 10.0, inputs={"J": 22.0})
     ... except bd.BraindynError as e:
-    ...     print(str(e)[:52])
+    ...     print(str(e)[:53])
     input 'J' is never read by LIF: its step does not use
     """
     if inputs is None:

@@ -604,8 +604,8 @@ def estimate_memory(model, duration: float, dt: float = 0.1, *, record=None, rec
 
     Example
     -------
-    >>> import braindyn as bd
-    >>> est = bd.estimate_memory(bd.neurons.LIF(n=4000), 10000.0, record=["V", "spike"])
+    >>> import braindyn as bd, jax.numpy as jnp
+    >>> est = bd.estimate_memory(bd.neurons.LIF(n=4000), 10000.0, record=["V", "spike"], dtype=jnp.float32)
     >>> est.by_record["spike"] == 100000 * 500, est.by_record["V"] == 100000 * 4000 * 4
     (True, True)
     """

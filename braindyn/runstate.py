@@ -113,8 +113,8 @@ def check_state(model, state, name: str = "state0"):
     >>> try:
     ...     check_state(bd.neurons.LIF(n=3), bd.neurons.LIF(n=5).init_state())
     ... except bd.BraindynError as e:
-    ...     print(str(e)[:44])
-    state0 does not fit LIF: field 'V' has shape
+    ...     print(str(e)[:55])
+    state0 does not fit LIF (n=3): field 'V' has shape (5,)
     """
     try:
         template = jax.eval_shape(lambda: model.init_state(key=jax.random.PRNGKey(0), dtype=_float_dtype(state)))
