@@ -151,7 +151,7 @@ def build_cases():
     add(g, "unknown name", "projection to unknown population", pj +
         "bd.Network({'E': N.LIF(n=10)}, {'EX': SP('E', 'X', C, 1.0)})")
     add(g, "wrong shape", "projection size != population size", pj +
-        "bd.Network({'E': N.LIF(n=12)}, {'EE': SP('E', 'E', C, 1.0)})")
+        "bd.Network({'E': N.LIF(n=12)}, {'EE': SP('E', 'E', C, 1.0)}).init_state()")
     add(g, "wrong type", "Network(projections={'p': 3})", "bd.Network({'E': N.LIF()}, {'p': 3})")
 
     # 4. connectivity

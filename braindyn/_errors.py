@@ -115,21 +115,34 @@ def check_number(name: str, value, owner: str = "", unit: str = "") -> float:
     return float(value)
 
 
-def warn_duration_unit(duration, dt, *, stacklevel: int = 3):
-    """Warn (:class:`UnitWarning`) when ``duration`` < 5 ms with ``dt`` >= 0.01 ms: seconds?
+def warn_duration_unit(duration, dt, model=None, *, stacklevel: int = 3):
+    r"""Warn (:class:`UnitWarning`) when ``duration`` looks like seconds: under 5 ms with ``dt`` >= 0.01 ms
+    and, when ``model`` is given, shorter than half its slowest declared time constant.
 
-    Both in ms. A duration that short is a handful of steps at the field's usual dt, and the
-    usual slip is a duration in seconds (``duration=1.0`` for one second = 1000 ms).
+    Both in ms. The usual slip is a duration in seconds (``duration=1.0`` for one second =
+    1000 ms). Short runs are legitimate for models with fast dynamics (a few steps of a delay
+    line, a synapse test): with ``model`` the warning fires only if the run does not even cover
+    :math:`\tau_{max} / 2` of the model's own declared time constants (``tau*`` parameters in
+    ms; a model without any is not warned about).
     """
     try:
         d, h = float(duration), float(dt)
     except (TypeError, ValueError):
         return
-    if 0 < d < 5.0 and h >= 0.01:
-        warnings.warn(f"duration={d!r} ms with dt={h!r} ms is only {d / h:.0f} steps: is the duration in "
-                      f"seconds? braindyn times are in ms (1 s = 1000.0). Silence with "
-                      f"warnings.filterwarnings('ignore', category=braindyn.UnitWarning) if meant.",
-                      UnitWarning, stacklevel=stacklevel)
+    if not (0 < d < 5.0 and h >= 0.01):
+        return
+    if model is not None:
+        taus = [float(np.max(a)) for *_, v in _time_constants(model, "", set())
+                for a in [_as_array(v)] if a is not None and a.size and np.all(np.isfinite(a))]
+        if not taus or d >= max(taus) / 2:
+            return
+        extra = f", shorter than half of the model's slowest time constant ({max(taus)!r} ms)"
+    else:
+        extra = ""
+    warnings.warn(f"duration={d!r} ms with dt={h!r} ms is only {d / h:.0f} steps{extra}: is the duration in "
+                  f"seconds? braindyn times are in ms (1 s = 1000.0). Silence with "
+                  f"warnings.filterwarnings('ignore', category=braindyn.UnitWarning) if meant.",
+                  UnitWarning, stacklevel=stacklevel)
 
 
 def _time_constants(obj, path, seen):

@@ -76,27 +76,6 @@ def _check_name(name, what):
                             f"the parts of a path such as 'V1.E'). Fix: e.g. 'E', 'V1_E'.")
 
 
-def _int(x):
-    return x if isinstance(x, int) and not isinstance(x, bool) else None
-
-
-def _check_sizes(name, pr, pre_m, post_m):
-    """A projection's connectivity must match the sizes of the populations it joins."""
-    try:
-        n_pre, n_post = _int(getattr(pr, "n_pre", None)), _int(getattr(pr, "n_post", None))
-    except Exception:  # a projection without a sized connectivity
-        return
-    m_pre, m_post = _int(getattr(pre_m, "n", None)), _int(getattr(post_m, "n", None))
-    ch = _int(getattr(pr, "channels", 1)) or 1
-    if n_pre is not None and m_pre is not None and n_pre != m_pre:
-        raise BraindynError(f"Network: projection {name!r} has {n_pre} presynaptic rows, but population {pr.pre!r} "
-                            f"has n={m_pre} neurons. Fix: build the connectivity with n_pre={m_pre}.")
-    if n_post is not None and m_post is not None and n_post not in (m_post, ch * m_post):
-        want = m_post if ch == 1 else f"{m_post} (or channels * n = {ch * m_post})"
-        raise BraindynError(f"Network: projection {name!r} has {n_post} postsynaptic columns, but population "
-                            f"{pr.post!r} has n={m_post} neurons. Fix: build the connectivity with n_post={want}.")
-
-
 def _add(acc: dict, key, value):
     acc[key] = acc[key] + value if key in acc else value
 
@@ -172,9 +151,8 @@ class Network(Dynamics):
             _check_name(name, "projection")
             if not isinstance(pr, Projection):
                 raise BraindynError(f"Network: projection {name!r} is a {type(pr).__name__}, not a Projection.")
-            pre_m = self._resolve(pr.pre, f"presynaptic population of projection {name!r}")
-            post_m = self._resolve(pr.post, f"postsynaptic population of projection {name!r}")
-            _check_sizes(name, pr, pre_m, post_m)
+            self._resolve(pr.pre, f"presynaptic population of projection {name!r}")
+            self._resolve(pr.post, f"postsynaptic population of projection {name!r}")
             factor = getattr(pr, "factor", None)
             if factor is not None:
                 self._check_factor(name, factor)

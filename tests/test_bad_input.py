@@ -74,13 +74,9 @@ def test_network_names_types_and_sizes():
     raises(r"population name 'E\.x'.*without '\.'", bd.Network, {"E.x": LIF()})
     raises(r"'populations' must be a non-empty dict", bd.Network, [LIF()])
     C = bc.fixed_prob(10, 10, 0.3, seed=0)
-    raises(r"projection 'EE' has 10 presynaptic rows, but population 'E' has n=12", bd.Network,
-           {"E": LIF(n=12)}, {"EE": SynapticProjection("E", "E", C, 1.0)})
-    C2 = bc.fixed_prob(12, 10, 0.3, seed=0)
-    raises(r"10 postsynaptic columns, but population 'E' has n=12", bd.Network,
-           {"E": LIF(n=12)}, {"EE": SynapticProjection("E", "E", C2, 1.0)})
+    net = bd.Network({"E": LIF(n=12)}, {"EE": SynapticProjection("E", "E", C, 1.0)})
+    raises(r"10 x 10", net.init_state)   # sizes are checked when the network's state is built
     raises(r"unknown postsynaptic population of projection 'EX' 'X'.*Valid choices: 'E'", bd.Network, {"E": LIF(n=10)}, {"EX": SynapticProjection("E", "X", C, 1.0)})
-    # matching sizes build (and the stacked channels form n_post = channels * n is allowed)
     bd.Network({"E": LIF(n=10)}, {"EE": SynapticProjection("E", "E", C, 1.0)})
 
 
@@ -162,6 +158,8 @@ def test_from_model_unknown_parameter_lists_the_valid_names():
 def test_unit_warnings_fire_for_seconds_and_are_silenceable():
     with pytest.warns(bd.UnitWarning, match=r"duration=1\.0 ms.*seconds"):
         bd._errors.warn_duration_unit(1.0, 0.1)
+    with pytest.warns(bd.UnitWarning, match=r"duration=1\.0 ms.*slowest time constant \(10\.0 ms\)"):
+        bd._errors.warn_duration_unit(1.0, 0.1, LIF())
     with pytest.warns(bd.UnitWarning, match=r"time constant LIF\.tau = 0\.01 ms is shorter than dt = 0\.1"):
         bd._errors.warn_time_constants(LIF(tau=0.01), 0.1)
     net = bd.Network({"E": LIF(n=2)}, {"EE": SynapticProjection("E", "E", bc.all_to_all(2, 2), 1.0,
@@ -177,6 +175,8 @@ def test_unit_warnings_fire_for_seconds_and_are_silenceable():
         warnings.filterwarnings("error", category=bd.UnitWarning)
         bd._errors.warn_duration_unit(5.0, 0.1)
         bd._errors.warn_duration_unit(1.0, 0.001)
+        bd._errors.warn_duration_unit(4.0, 0.1, Exponential(5.0))   # a short run of a fast model
+        bd._errors.warn_duration_unit(1.0, 0.1, HH())   # no declared time constant: not judged
         bd._errors.warn_time_constants(LIF(tau=10.0), 0.1)
         bd._errors.warn_time_constants(net.populations["E"], 0.01)
 
