@@ -37,7 +37,7 @@ def one(mode, steps, n, every, chunk, folder):
 
     net, state, inputs = build("coba", n=n)
     rss0 = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    kw = dict(state0=state, inputs=inputs, progress=False, chunk_steps=chunk, record_every=every)
+    kw = dict(state0=state, inputs=inputs, progress=False, chunk_steps=chunk or None, record_every=every)
     store = os.path.join(folder, "coba.zarr") if mode == "store" else None
     t = time.perf_counter()
     if mode == "none":
@@ -63,7 +63,7 @@ def main(argv=None):
     ap.add_argument("--steps", type=int, default=1_000_000)
     ap.add_argument("--n", type=int, default=4000)
     ap.add_argument("--every", type=int, default=10)
-    ap.add_argument("--chunk", type=int, default=20000)
+    ap.add_argument("--chunk", type=int, default=0, help="steps per chunk (0: run's default)")
     ap.add_argument("--modes", default="none,store,memory")
     ap.add_argument("--one", default=None)
     ap.add_argument("--dir", default=None)

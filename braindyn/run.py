@@ -514,6 +514,10 @@ def _is_traced_tree(*trees) -> bool:
     return any(isinstance(leaf, jax.core.Tracer) for tree in trees for leaf in jax.tree.leaves(tree))
 
 
+#: Default bound of the records of one chunk of a run that streams to a store (bytes).
+STORE_CHUNK_BYTES = 8 * 2**20
+
+
 def _no_record(state):
     return {}
 
@@ -631,7 +635,7 @@ def _check_number(name, v, finite=True):
 
 def run(model, duration: float, dt: float = 0.1, *, inputs=None, state0=None, resume=None, record=None,
         record_every: int = 1, key=0, t0: float = 0.0, dtype=None, time_label: str = "end",
-        chunk_steps: int = 20000, progress: Optional[bool] = None, check_finite: bool = True,
+        chunk_steps: Optional[int] = None, progress: Optional[bool] = None, check_finite: bool = True,
         on_chunk: Optional[Callable] = None, keep_records: Optional[bool] = None, unroll: int = 1,
         store=None, checkpoint=None, checkpoint_every: int = 1, memory_limit=None) -> RunResult:
     """Simulate ``model`` for ``duration`` ms and return a :class:`RunResult` (NumPy records).
@@ -697,8 +701,10 @@ def run(model, duration: float, dt: float = 0.1, *, inputs=None, state0=None, re
         ``jax.config.update("jax_enable_x64", True)``).
     time_label : {"end", "start"}
         Stamp records with the end of their step (default) or its start (the book's labels).
-    chunk_steps : int
+    chunk_steps : int, optional
         Steps per compiled chunk; records move to the host (or the store) after each chunk.
+        Default: 20000 steps, and with ``store=`` at most :data:`STORE_CHUNK_BYTES` of records
+        per chunk (what a streamed run holds in memory at a time).
     progress : bool or None
         Progress bar over chunks (``None``: only for multi-chunk runs on a terminal).
     check_finite : bool
@@ -741,6 +747,8 @@ def run(model, duration: float, dt: float = 0.1, *, inputs=None, state0=None, re
     check_positive("dt", dt, "run", "ms")
     check_positive("duration", duration, "run", "ms")
     check_choice("time_label", time_label, ("end", "start"), "run")
+    auto_chunk = chunk_steps is None
+    chunk_steps = 20000 if auto_chunk else chunk_steps
     if isinstance(chunk_steps, bool) or not isinstance(chunk_steps, (int, np.integer)) or chunk_steps < 1:
         raise BraindynError(f"'chunk_steps' must be a positive integer, got {chunk_steps!r}. Fix: e.g. 20000.")
     if isinstance(checkpoint_every, bool) or not isinstance(checkpoint_every, (int, np.integer)) or checkpoint_every < 1:
@@ -813,6 +821,9 @@ def run(model, duration: float, dt: float = 0.1, *, inputs=None, state0=None, re
     fp = fingerprint(model, dt)
     rec_store = None
     target = max(1, chunk_steps // record_every)
+    if store is not None and auto_chunk:
+        row_bytes = sum(int(np.prod(s, dtype=np.int64)) * np.dtype(d).itemsize for s, d in rows.values()) + 8
+        target = max(1, min(target, STORE_CHUNK_BYTES // row_bytes))
     if store is not None:
         rec_store, target = _open_store(store, resume, model, rows, kinds, fp, dt, t_origin, step, record_every,
                                         time_label, key if resume is None else None, target)

@@ -14,7 +14,7 @@ from braindyn.neurons import HH, LIF, QIF, ExpIF
 @pytest.fixture(scope="module")
 def raster():
     """A 3-neuron noisy LIF, 100 ms: full raster (record_every=1) and window counts (10 steps)."""
-    m = LIF(n=3, noise={"V": 2.0})
+    m = LIF(n=3, t_ref=0.0, noise={"V": 2.0})
     kw = dict(inputs=jnp.array([25.0, 60.0, 500.0]), key=4)
     full = bd.run(m, 100.0, record=["V", "spike"], **kw)
     win = bd.run(m, 100.0, record=["V", "spike"], record_every=10, **kw)
@@ -65,14 +65,14 @@ def test_simulate_counts_are_differentiable_sums_of_surrogate_spikes():
     st = m.init_state()
 
     def counts(I, every):
-        _, rec, _ = bd.simulate(m, st, 600, 0.1, inputs=I, record="spike", record_every=every)
+        _, rec, _ = bd.simulate(m, st, 400, 0.1, inputs=I, record="spike", record_every=every)
         return rec["spike"]
 
     I = jnp.array([22.0, 26.0])
     c10, c1 = counts(I, 10), counts(I, 1)
     assert c10.dtype == st["V"].dtype                        # float: the surrogate gradient flows
-    np.testing.assert_allclose(np.asarray(c10), np.asarray(c1).reshape(60, 10, 2).sum(1))
-    assert float(c10.sum()) >= 5
+    np.testing.assert_allclose(np.asarray(c10), np.asarray(c1).reshape(40, 10, 2).sum(1))
+    assert float(c10.sum()) >= 3
     g = jax.grad(lambda I: counts(I, 10).sum())(I)
     assert np.all(np.isfinite(np.asarray(g))) and np.all(np.asarray(g) > 0)   # more drive, more spikes
 
@@ -145,28 +145,36 @@ def test_state0_is_checked_against_the_model():
 def test_infinite_input_to_a_clipping_reset_is_caught(model):
     with pytest.raises(bd.BraindynError, match="constant value is not finite"):
         bd.run(model(), 10.0, inputs=math.inf, record="V")
+
+
+def test_infinite_input_during_the_run_trips_the_divergence_check():
+    # ExpIF's reset clips V at V_th: the state stays finite, the input is named
     inp = bd.inputs.section([20.0, math.inf], [5.0, 5.0])
     with pytest.raises(bd.SimulationDiverged, match=r"'input I' became inf at step 50") as err:
-        bd.run(model(), 10.0, inputs=inp, record="V")
-    assert err.value.step == 50
+        bd.run(ExpIF(), 10.0, inputs=inp, record="V")
+    assert err.value.step == 50 and err.value.result.n_steps == 50
 
 
 def test_divergence_result_describes_one_point():
     """After a divergence the partial result's state, n_steps, t_end and records agree, and
-    continuing from its run state equals an uninterrupted run of the same steps."""
+    equal an uninterrupted run of the same steps."""
     m = LIF(n=2, method="euler", noise={"V": 1.0})
-    inp = lambda t: jnp.where((jnp.arange(2) == 1) & (t >= 23.0 - 1e-9), jnp.inf, 20.0)  # noqa: E731
+
+    def drive(late):  # 20 for 23 ms, then ``late`` for neuron 1
+        return bd.inputs.section([jnp.array([20.0, 20.0]), jnp.array([20.0, late])], [23.0, 27.0])
+
+    kw = dict(record="V", record_every=4, chunk_steps=100, key=1)
     with pytest.raises(bd.SimulationDiverged) as err:
-        bd.run(m, 50.0, inputs=inp, record="V", record_every=4, chunk_steps=100, key=1)
+        bd.run(m, 50.0, inputs=drive(jnp.inf), **kw)
     e = err.value
     r = e.result
     assert e.step == 230
-    assert r.n_steps == 228 == r.run_state.step          # the last complete window of 4 steps
+    assert r.n_steps == 228 == r.run_state.step          # the end of the last complete window of 4 steps
     assert r.t_end == pytest.approx(22.8) and r.run_state.t == pytest.approx(r.t_end)
     assert r["V"].shape[0] == 57 and r.ts[-1] == pytest.approx(r.t_end)
-    ok = bd.run(m, 22.8, inputs=lambda t: 20.0, record="V", record_every=4, key=1)
-    np.testing.assert_array_equal(np.asarray(r.final_state["V"]), np.asarray(ok.final_state["V"]))
-    np.testing.assert_array_equal(np.asarray(r["V"]), np.asarray(ok["V"]))
+    ok = bd.run(m, 50.0, inputs=drive(20.0), **kw)       # same compiled chunks, finite drive
+    np.testing.assert_array_equal(np.asarray(r["V"]), np.asarray(ok["V"])[:57])
+    np.testing.assert_array_equal(np.asarray(r.final_state["V"]), np.asarray(ok["V"])[56])
 
 
 def test_poisson_rate_above_one_per_step_is_an_error():
@@ -203,16 +211,16 @@ def test_same_seed_same_bits_across_chunks_and_resume():
     kw = dict(inputs=bd.inputs.ou(20.0, 3.0, 5.0, n=4), record=["V", "spike"], key=11)
     ref = bd.run(m, 20.0, **kw)
     assert ref.spike_count() > 0
-    other = bd.run(m, 20.0, chunk_steps=70, **kw)
+    other = bd.run(m, 20.0, chunk_steps=50, **kw)
     np.testing.assert_array_equal(np.asarray(other["V"]), np.asarray(ref["V"]))
     np.testing.assert_array_equal(np.asarray(other["spike"]), np.asarray(ref["spike"]))
     unrolled = bd.run(m, 20.0, unroll=2, **kw)
     np.testing.assert_allclose(np.asarray(unrolled["V"]), np.asarray(ref["V"]), rtol=1e-12, atol=1e-12)
-    # and a run resumed twice from its run state, with another chunking
+    # and a run resumed twice from its run state
     rest = {k: v for k, v in kw.items() if k != "key"}
-    a = bd.run(m, 7.0, **kw)
-    b = bd.run(m, 6.0, resume=a.run_state, **rest)
-    c = bd.run(m, 7.0, resume=b.run_state, chunk_steps=35, **rest)
+    a = bd.run(m, 5.0, **kw)
+    b = bd.run(m, 10.0, resume=a.run_state, chunk_steps=50, **rest)
+    c = bd.run(m, 5.0, resume=b.run_state, **rest)
     np.testing.assert_array_equal(np.concatenate([np.asarray(x["V"]) for x in (a, b, c)]), np.asarray(ref["V"]))
 
 
