@@ -198,9 +198,14 @@ class _ParamMeta(type(eqx.Module)):
             return super().__call__(*args, **kwargs)
         except TypeError as err:
             msg = str(err)
-            prefix = f"{cls.__name__}.__init__() "
-            if not msg.startswith(prefix) or not ("unexpected keyword" in msg or "positional argument" in msg):
+            import re
+
+            head = re.match(r"^[\w.<>]*__init__\(\) ", msg)
+            # only the call of this constructor itself (not a TypeError of another one called inside it)
+            own = f"{getattr(cls.__init__, '__qualname__', '')}() "
+            if head is None or head.group(0) != own or not ("unexpected keyword" in msg or "positional argument" in msg):
                 raise
+            prefix = head.group(0)
             import difflib
             import inspect
 
