@@ -551,18 +551,24 @@ def check_read(model, inputs, input_states, state, dt, key=None, t=0.0):
     if inputs is None:
         return
     bad = _unread(model, inputs, input_states, state, dt, key, t)
-    if not bad:
+    named = []
+    for path in bad or ():
+        comp, where, rest = _owner(model, path.split(".") if path else [])
+        # A bare value is a population's default input (its current); a model without one (a
+        # spike generator) may ignore it. A *name* nobody reads is the silent mistake.
+        if rest:
+            named.append((path, comp, where, rest))
+    if not named:
         return
-    path = bad[0]
-    parts = path.split(".") if path else []
-    comp, where, rest = _owner(model, parts)
+    path, comp, where, rest = named[0]
     name = ".".join(rest) if rest else (path or "input")
     in_pop = f" (population {'.'.join(where)!r})" if where else ""
     valid = list(input_names(comp))
-    if rest:
-        fix = f"name one of {valid}" + (f", e.g. inputs={{{', '.join(repr(w) + ': {' for w in where)}{valid[0]!r}: "
-                                        f"...{'}' * (len(where) + 1)}" if where else f", e.g. inputs={{{valid[0]!r}: ...}}")
+    if name in valid:  # the default name, but this model ignores it (a generator, a model without current)
+        valid = [v for v in valid if v != name]
+        fix = "remove this input: the model does not use it"
     else:
-        fix = f"{type(comp).__name__} reads {valid}; remove this input or give it to a component that reads it"
+        nest = "".join(repr(w) + ": {" for w in where)
+        fix = f"name one of {valid}, e.g. inputs={{{nest}{valid[0]!r}: ...{'}' * (len(where) + 1)}"
     raise BraindynError(f"input {name!r} is never read by {type(comp).__name__}{in_pop}: its step does not use it, so "
                         f"it would drive nothing. Valid input names: {valid}. Fix: {fix}.")
