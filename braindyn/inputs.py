@@ -385,7 +385,19 @@ def prepare(inputs):
                 return jnp.asarray(a, default_float())
         return x
 
-    return jax.tree.map(conv, inputs, is_leaf=_is_leaf)
+    def walk(x, name):
+        if isinstance(x, dict):
+            return {k: walk(v, f"{name}['{k}']") for k, v in x.items()}
+        if isinstance(x, list):  # a list of numbers is one array input
+            try:
+                a = np.asarray(x, dtype=float)
+            except (TypeError, ValueError):
+                raise BraindynError(f"{_pretty(name)}: a list must hold numbers (one per neuron), got {x!r}. Fix: "
+                                    f"e.g. [10.0, 12.0, 14.0], or a dict of inputs by name.") from None
+            return jnp.asarray(a, default_float())
+        return jax.tree.map(conv, x, is_leaf=_is_leaf)
+
+    return walk(inputs, "")
 
 
 def _pretty(name) -> str:
@@ -410,7 +422,11 @@ def check(inputs, dt):
                 a = np.asarray(leaf)
             except Exception:
                 a = None
-            if a is not None and a.dtype.kind in "fc" and not np.all(np.isfinite(a)):
+            if a is None or a.dtype.kind not in "biufc":
+                raise BraindynError(f"{_pretty(name)} must be a number, an array, a function of t or a "
+                                    f"braindyn.inputs.Input, got {leaf!r} ({type(leaf).__name__}). Fix: e.g. 22.0 "
+                                    f"or braindyn.inputs.section([0.0, 10.0], [10.0, 50.0]).")
+            if a.dtype.kind in "fc" and not np.all(np.isfinite(a)):
                 where = tuple(int(i) for i in np.argwhere(~np.isfinite(a))[0]) if a.ndim else ()
                 raise BraindynError(f"{_pretty(name)}: the constant value is not finite ({a[where] if a.ndim else a} at "
                                     f"index {where}): it would drive the model to infinity, which a spike reset can "
