@@ -239,3 +239,27 @@ def test_refractory_end_exact_after_1e8_steps():
     np.testing.assert_array_equal(V[s: s + 21], np.full(21, float(lif.V_reset)))   # reset step + 20 frozen steps
     assert V[s + 21] > float(lif.V_reset)
     assert res.spike_times()[0] == pytest.approx(1e7 + (s + 1) * 0.1, abs=1e-6)
+
+
+def test_input_values_are_checked_and_lists_are_arrays():
+    with pytest.raises(bd.BraindynError, match=r"input 'I' must be a number.*'x' \(str\)"):
+        bd.run(LIF(), 5.0, inputs={"I": "x"})
+    with pytest.raises(bd.BraindynError, match="not finite"):
+        bd.run(LIF(n=2), 5.0, inputs=[1.0, None])
+    # a list of numbers is one input per neuron (independent reference: the array form)
+    a = bd.run(LIF(n=2), 50.0, inputs=[20.0, 30.0], record="spike")
+    b = bd.run(LIF(n=2), 50.0, inputs=jnp.array([20.0, 30.0]), record="spike")
+    np.testing.assert_array_equal(np.asarray(a["spike"]), np.asarray(b["spike"]))
+    # a spike generator ignores a bare current (its default input), but not a name
+    bd.run(bd.neurons.PoissonGroup(n=2, rate=10.0), 5.0, inputs=2.0)
+    with pytest.raises(bd.BraindynError, match="input 'I' is never read by PoissonGroup"):
+        bd.run(bd.neurons.PoissonGroup(n=2, rate=10.0), 5.0, inputs={"I": 2.0})
+
+
+def test_run_warns_about_units():
+    from braindyn._errors import UnitWarning
+
+    with pytest.warns(UnitWarning, match="in seconds"):
+        bd.run(LIF(), 1.0, inputs=1.0)
+    with pytest.warns(UnitWarning, match="shorter than dt"):
+        bd.run(LIF(tau=0.01), 20.0, inputs=1.0)
