@@ -128,7 +128,9 @@ def make_recorder(record) -> Callable:
     (nested dicts are flattened to dotted labels), or ``None`` (every variable of the state
     except the refractory counters ``ref``). Records of a variable named ``spike`` are stored
     as booleans by :func:`run` (bit-packed); :func:`simulate` keeps them as the float spikes,
-    so their surrogate gradient flows into a loss.
+    so their surrogate gradient flows into a loss. With ``record_every > 1`` a record of a
+    variable named ``spike`` (by name, or in the record of every variable) holds the count of
+    spikes in each window; what a function returns is sampled at the end of each window.
     Two equal specifications give equal recorders, so a compiled run is reused.
     """
     if isinstance(record, _Recorder):
