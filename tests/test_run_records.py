@@ -228,7 +228,7 @@ def test_refractory_end_exact_after_1e8_steps():
     """At step 10^8 a neuron that spikes in step s is frozen at V_reset for exactly
     n_ref = floor(t_ref / dt) steps ("book" rule), then integrates again."""
     lif = LIF(n=1, t_ref=2.0)
-    first = bd.run(lif, 1.0, 0.1, inputs=40.0, record="spike")
+    first = bd.run(lif, 10.0, 0.1, inputs=40.0, record="spike")
     late = bd.RunState(state=lif.init_state(), input_states=first.run_state.input_states, step=10 ** 8, t0=0.0,
                        dt=0.1, key=first.run_state.key, fingerprint=first.run_state.fingerprint)
     res = bd.run(lif, 30.0, 0.1, inputs=40.0, record=["V", "spike"], resume=late)
