@@ -74,15 +74,22 @@ def _env():
     return env
 
 
-def trial(folder, rng, ref, run_time=None):
-    """One kill-and-resume trial in ``folder``; returns a dict of what it saw."""
+def start(folder):
+    """Start the child run of a trial in ``folder`` (several trials may start at once)."""
+    store, ck = os.path.join(folder, "run.zarr"), os.path.join(folder, "ck")
+    return subprocess.Popen([sys.executable, os.path.abspath(__file__), "--child", store, ck], env=_env(),
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+
+
+def trial(folder, rng, ref, run_time=None, proc=None):
+    """One kill-and-resume trial in ``folder`` (its child started by :func:`start`, or now);
+    returns a dict of what it saw."""
     import numpy as np
 
     import braindyn as bd
 
     store, ck = os.path.join(folder, "run.zarr"), os.path.join(folder, "ck")
-    proc = subprocess.Popen([sys.executable, os.path.abspath(__file__), "--child", store, ck], env=_env(),
-                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    proc = proc or start(folder)
     # wait for the first checkpoint, then kill at a random moment of the rest of the run
     t_end = time.time() + 300
     while not os.path.exists(os.path.join(ck, "meta.json")):

@@ -26,7 +26,7 @@ def test_kill_9_at_random_moments_resumes_bit_identically(tmp_path, kr):
     assert ref.spike_count("pop.E.spike") > 10
     rng = np.random.default_rng(2024)
     seen = []
-    for i in range(3):
+    for i in range(3):  # one after the other: each child is killed during its own run
         folder = tmp_path / f"t{i}"
         folder.mkdir()
         seen.append(kr.trial(str(folder), rng, ref, run_time=1.0))
