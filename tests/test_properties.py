@@ -74,6 +74,7 @@ def test_constructors_build_a_checked_model_or_raise_ours(data, model, n):
         assert np.all(np.isfinite(np.asarray(leaf, float)))
 
 
+@pytest.mark.filterwarnings("ignore::braindyn.UnitWarning")   # odd time constants are drawn on purpose
 @bounded(25)
 @given(tau=numbers, V_th=numbers, I=numbers, V_init=numbers)
 def test_lif_runs_to_finite_records_or_raises_ours(tau, V_th, I, V_init):
