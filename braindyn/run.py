@@ -682,10 +682,6 @@ def run(model, duration: float, dt: float = 0.1, *, inputs=None, state0=None, re
     inputs = _inputs.prepare(inputs)
     _inputs.check(inputs, dt)
     _probe_coupling(model)
-    from ._errors import warn_duration_unit, warn_time_constants
-
-    warn_duration_unit(duration, dt, model)   # UnitWarning: a duration that looks like seconds
-    warn_time_constants(model, dt)            # UnitWarning: a time constant below dt
     if resume is not None:
         if state0 is not None:
             raise BraindynError("run: pass either state0 (a fresh run) or resume (a continuation), not both.")
@@ -715,6 +711,10 @@ def run(model, duration: float, dt: float = 0.1, *, inputs=None, state0=None, re
         t_origin, step = float(t0), 0
     dtype_s = _state_dtype(state)
     t_origin_time = clock.Time.of(t_origin, dtype_s)
+    from ._errors import warn_duration_unit, warn_time_constants
+
+    warn_duration_unit(duration, dt, model)   # UnitWarning: a duration that looks like seconds
+    warn_time_constants(model, dt)            # UnitWarning: a time constant below dt
     _inputs.check_read(model, inputs, istates, state, dt, k_run, t_origin_time)
     watch_inputs = check_finite and _inputs.has_dynamic(inputs)
     recorder = make_recorder(record)
