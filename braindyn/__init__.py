@@ -12,23 +12,23 @@ Subpackages: :mod:`~braindyn.neurons`, :mod:`~braindyn.synapses`, :mod:`~braindy
 import importlib as _importlib
 
 from . import clock, core, inputs, integrators, neurons, params, surrogate
-from ._errors import BraindynError, SimulationDiverged
+from ._errors import BraindynError, SimulationDiverged, UnitWarning
 from .core import Conductance, Dynamics, ODEModel, SpikingNeuron
 from .network import Network, Projection
 from .params import param, trainable
-from .run import RunResult, SpikeTrain, run, simulate
+from .run import RunResult, SpikeTrain, estimate_memory, run, simulate
 from .runstate import RunState
 
 __version__ = "0.1.0"
 
 _LAZY = ("analysis", "biophysics", "clamp", "compartments", "connect", "distributed", "gallery", "measure",
-         "models", "ops", "plasticity", "plot", "synapses", "testing", "train")
+         "models", "ops", "plasticity", "plot", "store", "synapses", "testing", "train")
 
 __all__ = [
     "clock", "core", "inputs", "integrators", "neurons", "params", "surrogate", *_LAZY,
-    "BraindynError", "SimulationDiverged",
+    "BraindynError", "SimulationDiverged", "UnitWarning",
     "Conductance", "Dynamics", "ODEModel", "SpikingNeuron", "Network", "Projection",
-    "RunResult", "RunState", "SpikeTrain", "run", "simulate", "param", "trainable",
+    "RunResult", "RunState", "SpikeTrain", "estimate_memory", "run", "simulate", "param", "trainable",
 ]
 
 

@@ -37,7 +37,7 @@ from .params import Parametrized, param
 __all__ = [
     "Input", "Constant", "Section", "section", "Ramp", "ramp", "Sinusoid", "sinusoidal", "Square", "square",
     "PoissonSpikes", "poisson", "WienerNoise", "wiener", "OUProcess", "ou", "ArrayInput", "from_array",
-    "Sum", "init_states", "evaluate", "prepare", "check",
+    "Sum", "init_states", "evaluate", "prepare", "check", "check_read", "input_names",
 ]
 
 
@@ -385,19 +385,59 @@ def prepare(inputs):
                 return jnp.asarray(a, default_float())
         return x
 
-    return jax.tree.map(conv, inputs, is_leaf=_is_leaf)
+    def walk(x, name):
+        if isinstance(x, dict):
+            return {k: walk(v, f"{name}['{k}']") for k, v in x.items()}
+        if isinstance(x, list):  # a list of numbers is one array input
+            try:
+                a = np.asarray(x, dtype=float)
+            except (TypeError, ValueError):
+                raise BraindynError(f"{_pretty(name)}: a list must hold numbers (one per neuron), got {x!r}. Fix: "
+                                    f"e.g. [10.0, 12.0, 14.0], or a dict of inputs by name.") from None
+            return jnp.asarray(a, default_float())
+        return jax.tree.map(conv, x, is_leaf=_is_leaf)
+
+    return walk(inputs, "")
+
+
+def _pretty(name) -> str:
+    """``"['E']['I']"`` -> ``"input 'E.I'"``; the bare input of a population -> ``"the input"``."""
+    import re
+
+    dotted = ".".join(re.findall(r"\[\'?([^'\]]*)\'?\]", name))
+    return f"input {dotted!r}" if dotted else "the input"
+
+
+def has_dynamic(inputs) -> bool:
+    """Whether ``inputs`` holds anything evaluated per step (an :class:`Input` or a function)."""
+    return any(isinstance(leaf, Input) or callable(leaf) for leaf in _named_leaves(inputs)[1])
 
 
 def check(inputs, dt):
-    """Checks that need ``dt``: a Poisson rate with ``rate * dt > 1`` cannot be represented."""
+    """Checks before a run: constant inputs are finite; a Poisson rate with ``rate * dt > 1``
+    (which cannot be represented) is refused."""
     for name, leaf in zip(*_named_leaves(inputs)[:2]):
+        if not (isinstance(leaf, Input) or callable(leaf)) and not isinstance(leaf, jax.core.Tracer):
+            try:
+                a = np.asarray(leaf)
+            except Exception:
+                a = None
+            if a is None or a.dtype.kind not in "biufc":
+                raise BraindynError(f"{_pretty(name)} must be a number, an array, a function of t or a "
+                                    f"braindyn.inputs.Input, got {leaf!r} ({type(leaf).__name__}). Fix: e.g. 22.0 "
+                                    f"or braindyn.inputs.section([0.0, 10.0], [10.0, 50.0]).")
+            if a.dtype.kind in "fc" and not np.all(np.isfinite(a)):
+                where = tuple(int(i) for i in np.argwhere(~np.isfinite(a))[0]) if a.ndim else ()
+                raise BraindynError(f"{_pretty(name)}: the constant value is not finite ({a[where] if a.ndim else a} at "
+                                    f"index {where}): it would drive the model to infinity, which a spike reset can "
+                                    f"hide. Fix: a finite input.")
         parts = leaf.parts if isinstance(leaf, Sum) else (leaf,)
         for p in parts:
             if isinstance(p, PoissonSpikes) and not isinstance(p.rate, jax.core.Tracer):
                 mx = float(np.max(np.asarray(p.rate))) * dt / 1000.0
                 if mx > 1.0:
                     raise BraindynError(
-                        f"input {name}: Poisson rate {float(np.max(np.asarray(p.rate)))} Hz gives a spike probability "
+                        f"{_pretty(name)}: Poisson rate {float(np.max(np.asarray(p.rate)))} Hz gives a spike probability "
                         f"rate*dt = {mx:g} > 1 per step of dt={dt} ms (the train would saturate). Fix: reduce dt "
                         f"below {1000.0 / float(np.max(np.asarray(p.rate))):g} ms or split the rate over more trains.")
 
@@ -427,3 +467,124 @@ def evaluate(inputs, states, t, dt, key):
         vals.append(v)
         new.append(s)
     return jax.tree.unflatten(treedef, vals), new
+
+
+# ---- which inputs does a model read? ------------------------------------------------------------
+_READ_CACHE: dict = {}
+
+
+def input_names(model) -> tuple:
+    """The names of the inputs ``model`` reads, for error messages.
+
+    A model may declare them with a class attribute ``input_names`` (e.g. ``("I", "I_inh")``);
+    the default is ``("I",)`` (the current of every neuron model); a :class:`~braindyn.Network`
+    reads its population names and its declared signals. Whether an input is read at all is
+    decided by :func:`check_read` from the model's step itself, so a model that reads other
+    names without declaring them still works.
+    """
+    from .network import Network
+
+    if isinstance(model, Network):
+        return tuple(model.populations) + tuple(getattr(model, "signals", ()))
+    declared = getattr(type(model), "input_names", None)
+    return tuple(declared) if declared else ("I",)
+
+
+def _dotted(path) -> str:
+    return ".".join(str(getattr(p, "key", getattr(p, "idx", getattr(p, "name", p)))) for p in path)
+
+
+def _owner(model, parts):
+    """The component that receives the input at ``parts`` and the path inside it."""
+    from .network import Network
+
+    where = []
+    while isinstance(model, Network) and parts and parts[0] in model.populations:
+        where.append(parts[0])
+        model, parts = model.populations[parts[0]], parts[1:]
+    return model, where, parts
+
+
+def _unread(model, inputs, input_states, state, dt, key, t):
+    """Dotted paths of the input values the model's step never uses (``None``: cannot tell)."""
+    from jax._src.interpreters import partial_eval as pe
+
+    from .runstate import fingerprint
+
+    try:
+        vals = jax.eval_shape(lambda ist: evaluate(inputs, ist, t, dt, key)[0], input_states)
+    except BraindynError:
+        raise
+    except Exception:
+        return None
+    flat, vdef = jax.tree_util.tree_flatten_with_path(vals)
+    if not flat:
+        return []
+    specs = [jax.ShapeDtypeStruct(jnp.shape(v), jnp.result_type(v)) for _, v in flat]
+    try:
+        ck = (fingerprint(model, dt), str(vdef), tuple((s.shape, str(s.dtype)) for s in specs),
+              str(jax.tree.structure(state)), key is None)
+        hash(ck)
+    except Exception:
+        ck = None
+    if ck is not None and ck in _READ_CACHE:
+        return _READ_CACHE[ck]
+    mkey = clock.named_key(key, "model")
+
+    def f(*xs):
+        return model.step(state, jax.tree.unflatten(vdef, xs), t, dt, mkey)
+
+    try:
+        closed = jax.make_jaxpr(f)(*specs)
+        _, used = pe.dce_jaxpr(closed.jaxpr, [True] * len(closed.jaxpr.outvars))
+    except BraindynError:
+        raise
+    except Exception:  # a step that cannot be traced abstractly: the run itself will say what is wrong
+        return None
+    out = [_dotted(path) for (path, _), u in zip(flat, used) if not u]
+    if ck is not None:
+        _READ_CACHE[ck] = out
+    return out
+
+
+def check_read(model, inputs, input_states, state, dt, key=None, t=0.0):
+    """Raise a clear error if an input is never read by ``model``'s step.
+
+    A misspelt name (``inputs={"J": 22.0}`` for a neuron that reads ``I``) would otherwise drive
+    nothing, silently. The check traces one step abstractly (shapes only, nothing is computed)
+    and asks which input values the step's computation depends on.
+
+    Example
+    -------
+    >>> import braindyn as bd
+    >>> lif = bd.neurons.LIF()
+    >>> try:
+    ...     bd.run(lif, 10.0, inputs={"J": 22.0})
+    ... except bd.BraindynError as e:
+    ...     print(str(e)[:53])
+    input 'J' is never read by LIF: its step does not use
+    """
+    if inputs is None:
+        return
+    bad = _unread(model, inputs, input_states, state, dt, key, t)
+    named = []
+    for path in bad or ():
+        comp, where, rest = _owner(model, path.split(".") if path else [])
+        # A bare value is a population's default input (its current); a model without one (a
+        # spike generator) may ignore it. A *name* nobody reads is the silent mistake.
+        if rest:
+            named.append((path, comp, where, rest))
+    if not named:
+        return
+    path, comp, where, rest = named[0]
+    name = ".".join(rest) if rest else (path or "input")
+    in_pop = f" (population {'.'.join(where)!r})" if where else ""
+    valid = list(input_names(comp))
+    if name in valid:  # the default name, but this model ignores it (a generator, a model without current)
+        valid = [v for v in valid if v != name]
+        fix = "remove this input: the model does not use it"
+    else:
+        nest = "".join(repr(w) + ": {" for w in where)
+        fix = f"name one of {valid}, e.g. inputs={{{nest}{valid[0]!r}: ...{'}' * (len(where) + 1)}"
+    raise BraindynError(f"input {name!r} is never read by {type(comp).__name__}{in_pop}: its step does not use it, so "
+                        f"it would drive nothing. Valid input names: {valid}. Fix: {fix}.")

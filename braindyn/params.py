@@ -50,7 +50,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from ._errors import BraindynError
+from ._errors import BraindynError, _fmt
 
 __all__ = ["param", "Parametrized", "ParamSpec", "check_params", "describe", "trainable", "combine",
            "to_param", "default_float"]
@@ -126,13 +126,6 @@ def _is_traced(x) -> bool:
     return isinstance(x, jax.core.Tracer)
 
 
-def _fmt(arr) -> str:
-    arr = np.asarray(arr)
-    if arr.ndim == 0:
-        return repr(arr.item())
-    return f"an array with min {np.nanmin(arr)!r}, max {np.nanmax(arr)!r} (shape {arr.shape})"
-
-
 _RULES = {
     "finite": (None, None, "a finite number"),
     "extended": (None, None, "a number (±inf allowed)"),
@@ -150,8 +143,9 @@ def check_value(name: str, value, spec: ParamSpec, owner: str, n: Optional[int] 
         if spec.optional:
             return
         raise BraindynError(f"parameter {name!r}{where} is None. Fix: pass a number{unit}.")
-    if isinstance(value, (str, bytes, bool, np.bool_)) or not (
-            isinstance(value, (jax.Array, numbers.Number, np.ndarray))):
+    kind = getattr(getattr(value, "dtype", None), "kind", None)
+    if isinstance(value, (str, bytes, bool, np.bool_, complex)) or not (
+            isinstance(value, (jax.Array, numbers.Real, np.ndarray))) or (kind is not None and kind not in "biuf"):
         raise BraindynError(f"parameter {name!r}{where} must be a number or an array of numbers{unit}, got "
                             f"{value!r} ({type(value).__name__}). Fix: e.g. {name}=10.0 (a number, not a string).")
     shape = tuple(np.shape(value))
@@ -195,7 +189,40 @@ def check_params(obj):
         check_value(f.name, getattr(obj, f.name), f.metadata["param"], owner, n)
 
 
-class Parametrized(eqx.Module):
+class _ParamMeta(type(eqx.Module)):
+    """Equinox's metaclass, plus: a misspelt or missing constructor argument is a BraindynError that
+    lists the valid names (instead of Python's bare ``TypeError``)."""
+
+    def __call__(cls, *args, **kwargs):
+        try:
+            return super().__call__(*args, **kwargs)
+        except TypeError as err:
+            msg = str(err)
+            import re
+
+            head = re.match(r"^[\w.<>]*__init__\(\) ", msg)
+            # only the call of this constructor itself (not a TypeError of another one called inside it)
+            own = f"{getattr(cls.__init__, '__qualname__', '')}() "
+            if head is None or head.group(0) != own or not ("unexpected keyword" in msg or "positional argument" in msg):
+                raise
+            prefix = head.group(0)
+            import difflib
+            import inspect
+
+            try:
+                names = [p for p in inspect.signature(cls.__init__).parameters if p != "self"]
+            except (TypeError, ValueError):  # pragma: no cover
+                names = [f.name for f in dataclasses.fields(cls)]
+            bad = msg.rsplit("'", 2)[-2] if msg.count("'") >= 2 else ""
+            close = []
+            if "unexpected keyword" in msg:
+                close = [c for c in names if c.lower() == bad.lower()] or difflib.get_close_matches(bad, names, n=3)
+            hint = f" Did you mean {', '.join(repr(c) for c in close)}?" if close else ""
+            raise BraindynError(f"{cls.__name__}: {msg[len(prefix):]}.{hint} Its arguments: {', '.join(names)}.") \
+                from None
+
+
+class Parametrized(eqx.Module, metaclass=_ParamMeta):
     """Base of every component with declared parameters: checks them once per instance."""
 
     def __check_init__(self):

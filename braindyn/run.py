@@ -19,8 +19,7 @@ from __future__ import annotations
 
 import math
 import sys
-from dataclasses import dataclass, field
-from typing import Any, Callable, Optional
+from typing import Callable, Optional
 
 import equinox as eqx
 import jax
@@ -29,11 +28,14 @@ import numpy as np
 
 from . import clock
 from . import inputs as _inputs
-from ._errors import BraindynError, SimulationDiverged, check_choice, check_positive
+from ._errors import BraindynError, check_choice, check_positive
 from .params import default_float
-from .runstate import RunState, fingerprint
+from .results import RunResult, SpikeTrain
+from ._runtools import MemoryEstimate, _diverged, _estimate, _fmt_bytes, _open_store
+from .runstate import RunState, check_state, fingerprint
 
-__all__ = ["simulate", "run", "RunResult", "RunState", "SpikeTrain", "make_recorder"]
+__all__ = ["simulate", "run", "RunResult", "RunState", "SpikeTrain", "make_recorder", "estimate_memory",
+           "MemoryEstimate"]
 
 
 # ---------------------------------------------------------------------------------------------
@@ -89,6 +91,20 @@ class _Recorder:
     def __eq__(self, other):
         return isinstance(other, _Recorder) and self._key() == other._key()
 
+    def spike_labels(self, state) -> tuple:
+        """Labels of the records of a variable named ``spike`` (counted over a record window)."""
+        if self.kind == "names":
+            return tuple(k for k, how in self.spec.items() if isinstance(how, str) and how.split(".")[-1] == "spike")
+        if self.kind == "all":
+            return tuple(k for k in _flatten_dict(_strip(state, self.boolean_spikes)) if k.split(".")[-1] == "spike")
+        return ()
+
+    def spikes(self, state, labels) -> dict:
+        """The spike variables of ``labels`` (floats, with their surrogate gradient)."""
+        if self.kind == "names":
+            return {k: _get_path(state, self.spec[k]) for k in labels}
+        return {k: _get_path(state, k) for k in labels}
+
     def __call__(self, state):
         if self.kind == "all":
             return _flatten_dict(_strip(state, self.boolean_spikes))
@@ -112,7 +128,9 @@ def make_recorder(record) -> Callable:
     (nested dicts are flattened to dotted labels), or ``None`` (every variable of the state
     except the refractory counters ``ref``). Records of a variable named ``spike`` are stored
     as booleans by :func:`run` (bit-packed); :func:`simulate` keeps them as the float spikes,
-    so their surrogate gradient flows into a loss.
+    so their surrogate gradient flows into a loss. With ``record_every > 1`` a record of a
+    variable named ``spike`` (by name, or in the record of every variable) holds the count of
+    spikes in each window; what a function returns is sampled at the end of each window.
     Two equal specifications give equal recorders, so a compiled run is reused.
     """
     if isinstance(record, _Recorder):
@@ -148,61 +166,42 @@ def _pack(tree):
     return jax.tree.map(lambda x: jnp.packbits(x, axis=-1) if _packable(x) else x, tree)
 
 
-class SpikeTrain:
-    """A recorded boolean raster ``(records, neurons)``, stored bit-packed (1 bit per entry).
-
-    ``np.asarray(train)`` unpacks it; :meth:`events` gives ``(times, neuron_indices)``;
-    :meth:`counts` the spike count per neuron.
-    """
-
-    def __init__(self, packed: np.ndarray, n: int, ts: np.ndarray):
-        self.packed = packed
-        self.n = n
-        self.ts = ts
-
-    @property
-    def shape(self):
-        return self.packed.shape[:-1] + (self.n,)
-
-    def dense(self) -> np.ndarray:
-        return np.unpackbits(self.packed, axis=-1, count=self.n).astype(bool)
-
-    def __array__(self, dtype=None, copy=None):
-        d = self.dense()
-        return d if dtype is None else d.astype(dtype)
-
-    def __getitem__(self, idx):
-        return self.dense()[idx]
-
-    def events(self, block: int = 4096):
-        """Spike times (ms) and neuron indices, in time order (unpacked block by block)."""
-        times, idx = [], []
-        for s in range(0, self.packed.shape[0], block):
-            r, c = np.nonzero(np.unpackbits(self.packed[s : s + block], axis=-1, count=self.n))
-            times.append(self.ts[s + r])
-            idx.append(c)
-        if not times:
-            return np.zeros(0), np.zeros(0, int)
-        return np.concatenate(times), np.concatenate(idx)
-
-    def counts(self) -> np.ndarray:
-        total = np.zeros(self.n, np.int64)
-        for s in range(0, self.packed.shape[0], 4096):
-            total += np.unpackbits(self.packed[s : s + 4096], axis=-1, count=self.n).sum(axis=0, dtype=np.int64)
-        return total
-
-    def __len__(self):
-        return self.packed.shape[0]
-
-    def __repr__(self):
-        return f"SpikeTrain(steps={self.packed.shape[0]}, neurons={self.n}, spikes={int(self.counts().sum())})"
+def count_dtype(record_every: int):
+    """Integer type of a spike count over a window of ``record_every`` steps (at most one spike
+    per neuron and step): the smallest signed type that holds ``record_every``."""
+    for t in (np.int8, np.int16, np.int32):
+        if record_every <= np.iinfo(t).max:
+            return np.dtype(t)
+    return np.dtype(np.int64)
 
 
 # ---------------------------------------------------------------------------------------------
 # The pure loop
 # ---------------------------------------------------------------------------------------------
+def _check_static_args(where, n_steps, dt, record_every, unroll):
+    """Checks of the static arguments of a run (possible at trace time)."""
+    if isinstance(n_steps, bool) or not isinstance(n_steps, (int, np.integer)) or n_steps < 0:
+        raise BraindynError(f"{where}: n_steps must be a non-negative integer (static), got {n_steps!r}. "
+                            f"Fix: n_steps = int(round(duration / dt)).")
+    if isinstance(dt, (str, bytes)) or isinstance(dt, bool):
+        raise BraindynError(f"{where}: dt must be a number (ms), got {dt!r}. Fix: e.g. dt=0.1.")
+    if isinstance(dt, (int, float, np.integer, np.floating)) and not (math.isfinite(dt) and dt > 0):
+        raise BraindynError(f"{where}: dt must be a finite number > 0 ms, got {dt!r}. Fix: e.g. dt=0.1.")
+    if isinstance(record_every, bool) or not isinstance(record_every, (int, np.integer)) or record_every < 1:
+        raise BraindynError(f"{where}: 'record_every' must be a positive integer, got {record_every!r}. "
+                            f"Fix: e.g. record_every=10.")
+    if isinstance(unroll, bool) or not isinstance(unroll, (int, np.integer)) or unroll < 1:
+        raise BraindynError(f"{where}: 'unroll' must be a positive integer, got {unroll!r}. Fix: e.g. unroll=2.")
+    if n_steps % record_every:
+        lo = (n_steps // record_every) * record_every
+        valid = [str(v) for v in (lo, lo + record_every) if v > 0]
+        raise BraindynError(f"{where}: n_steps={n_steps} is not a multiple of record_every={record_every}. "
+                            f"Fix: n_steps={' or '.join(valid)}.")
+
+
 def _all_finite(state):
-    leaves = [l for l in jax.tree.leaves(state) if jnp.issubdtype(l.dtype, jnp.inexact)]
+    leaves = [jnp.asarray(l) for l in jax.tree.leaves(state)]
+    leaves = [l for l in leaves if jnp.issubdtype(l.dtype, jnp.inexact)]
     if not leaves:
         return jnp.array(True)
     ok = jnp.array(True)
@@ -232,11 +231,16 @@ def _step_words(step0):
 
 def simulate(model, state, n_steps: int, dt: float, *, inputs=None, input_states=None, record=None,
              record_every: int = 1, t0=0.0, step0=0, key=None, check_finite: bool = False, pack: bool = False,
-             unroll: int = 1):
+             unroll: int = 1, check_inputs: bool = True):
     """Run ``model`` for ``n_steps`` steps of ``dt`` ms: one ``lax.scan`` (pure JAX).
 
     This is the function to ``jit``, ``vmap`` (parameter sweeps, batches of trials) and
     differentiate (training). :func:`run` is the checked, chunked convenience on top of it.
+    ``simulate`` is the traced path: it checks what is known at trace time (``n_steps``,
+    ``dt``, ``record_every`` and ``unroll`` given as Python numbers; the fields and shapes of
+    ``state``; record names; input names against what the model reads) and leaves the checks
+    of values (finite initial state, finite inputs, divergence) to :func:`run`, the checked
+    entry point.
 
     Parameters
     ----------
@@ -255,7 +259,9 @@ def simulate(model, state, n_steps: int, dt: float, *, inputs=None, input_states
     record : see :func:`make_recorder`.
         Spike records stay floats here (0/1 values with their surrogate gradient).
     record_every : int
-        Record every this many steps.
+        Record every this many steps. A record of a variable named ``spike`` then holds the
+        *sum* of the spikes over each window (the count; differentiable, as the sum of the
+        surrogate spikes), every other record the value at the end of the window.
     t0 : float or :class:`~braindyn.clock.Time`
         Time (ms) of step 0: step :math:`k` starts at :math:`t_0 + k\\,\\Delta t`.
     step0 : int or (a, b)
@@ -265,12 +271,16 @@ def simulate(model, state, n_steps: int, dt: float, *, inputs=None, input_states
     key : int, PRNG key or None
         Randomness of inputs and noisy models. ``None``: a deterministic run; a component that
         needs randomness then raises an error (never a fixed key).
-    check_finite : bool
-        Also return the index (within this call) of the first step whose result is non-finite (-1 if none).
+    check_finite : bool or "inputs"
+        Also return the index (within this call) of the first step whose result or inputs are
+        non-finite (-1 if none); ``"inputs"`` checks only the inputs (cheap).
     pack : bool
         Record spikes as booleans, bit-packed (what :func:`run` does; no gradient).
     unroll : int
         Steps unrolled per loop iteration (``lax.scan``'s ``unroll``).
+    check_inputs : bool
+        Check ``state`` and the input names against the model (trace time only; ``run`` checks
+        once per run and turns this off for its chunks).
 
     Returns
     -------
@@ -284,19 +294,14 @@ def simulate(model, state, n_steps: int, dt: float, *, inputs=None, input_states
     >>> int(rec["spike"].sum())
     3
     """
-    if not isinstance(n_steps, (int, np.integer)) or n_steps < 0:
-        raise BraindynError(f"n_steps must be a non-negative integer (static), got {n_steps!r}.")
-    if isinstance(dt, (int, float)) and not dt > 0:
-        raise BraindynError(f"dt must be > 0 ms, got {dt!r}. Fix: e.g. dt=0.1.")
-    if n_steps % record_every:
-        raise BraindynError(
-            f"n_steps={n_steps} is not a multiple of record_every={record_every}. "
-            f"Fix: choose a duration that is a whole number of recording intervals."
-        )
+    _check_static_args("simulate", n_steps, dt, record_every, unroll)
     key = _to_key(key)
     dtype = _state_dtype(state)
     if input_states is None:
         input_states = _inputs.init_states(inputs, key)
+    if check_inputs:  # names and shapes, at trace time (values are run's to check)
+        check_state(model, state, "state")
+        _inputs.check_read(model, inputs, input_states, state, dt, key, clock.as_time(t0, dtype))
     recorder = make_recorder(record)
     if not pack:
         recorder = recorder.for_gradients()
@@ -313,18 +318,41 @@ def simulate(model, state, n_steps: int, dt: float, *, inputs=None, input_states
         k = clock.step_key(key, a, b)
         vals, istates = _inputs.evaluate(inputs, istates, t, dt, clock.named_key(k, "inputs"))
         s, _ = model.step(s, vals, t, dt, clock.named_key(k, "model"))
-        if check_finite:
-            bad = jnp.where((bad < 0) & ~_all_finite(s), jnp.asarray(i, jnp.int32), bad)
+        if check_finite:  # a non-finite input counts too: a reset may clip the overshoot it causes
+            ok = _all_finite(vals) if check_finite == "inputs" else _all_finite(s) & _all_finite(vals)
+            bad = jnp.where((bad < 0) & ~ok, jnp.asarray(i, jnp.int32), bad)
         return (s, istates, bad), None
+
+    count_labels = recorder.spike_labels(state) if record_every > 1 else ()
+    ctype = jnp.dtype(count_dtype(record_every)) if pack else None
+
+    def count_step(carry, i):
+        inner, acc = carry
+        inner, _ = one_step(inner, i)
+        sp = recorder.spikes(inner[0], count_labels)
+        if pack:
+            acc = {k: acc[k] + (sp[k] > 0).astype(ctype) for k in count_labels}
+        else:
+            acc = {k: acc[k] + sp[k] for k in count_labels}
+        return (inner, acc), None
 
     def one_record(carry, j):
         base = j * record_every
         if record_every == 1:
             carry, _ = one_step(carry, base)
+            counts = {}
+        elif count_labels:
+            sp0 = recorder.spikes(carry[0], count_labels)
+            acc0 = {k: jnp.zeros(jnp.shape(v), ctype if pack else jnp.result_type(v)) for k, v in sp0.items()}
+            (carry, counts), _ = jax.lax.scan(count_step, (carry, acc0),
+                                              base + jnp.arange(record_every, dtype=jnp.int32),
+                                              unroll=min(unroll, record_every))
         else:
             carry, _ = jax.lax.scan(one_step, carry, base + jnp.arange(record_every, dtype=jnp.int32),
                                     unroll=min(unroll, record_every))
+            counts = {}
         r = recorder(carry[0])
+        r = {k: counts.get(k, v) for k, v in r.items()}
         return carry, (_pack(r) if pack else r)
 
     carry0 = (state, input_states, jnp.array(-1, jnp.int32))
@@ -346,103 +374,8 @@ def _state_dtype(state):
 # ---------------------------------------------------------------------------------------------
 # The convenience runner
 # ---------------------------------------------------------------------------------------------
-@dataclass
-class RunResult:
-    """What :func:`run` returns.
-
-    Attributes
-    ----------
-    ts : ndarray
-        Times (ms) of the records.
-    records : dict
-        Recorded arrays (NumPy, leading axis = time); boolean rasters are :class:`SpikeTrain`.
-    run_state : RunState
-        Everything needed to continue: ``run(model, T, resume=result.run_state)``.
-    dt, t_start, t_end : float
-        Step (ms), start and end times.
-    n_steps : int
-        Steps taken by this call.
-    status : str
-        ``"ok"``, or ``"diverged"`` on the partial result attached to a
-        :class:`~braindyn.SimulationDiverged` error.
-    """
-
-    ts: np.ndarray
-    records: dict
-    run_state: RunState
-    dt: float
-    t_start: float
-    t_end: float
-    n_steps: int
-    status: str = "ok"
-
-    @property
-    def final_state(self):
-        """The model state after the last step (``run_state.state``)."""
-        return self.run_state.state
-
-    @property
-    def input_states(self):
-        return self.run_state.input_states
-
-    def __getitem__(self, name):
-        if name not in self.records:
-            raise BraindynError(f"no record named {name!r}; recorded: {list(self.records)}.")
-        return self.records[name]
-
-    def _raster(self, name):
-        if name is None:
-            cands = [k for k, v in self.records.items() if isinstance(v, SpikeTrain) or k.endswith("spike")]
-            if len(cands) != 1:
-                raise BraindynError(
-                    f"which spike record? found {cands or 'none'}. Fix: pass name=..., and record the spikes, "
-                    f"e.g. record=['V', 'spike']."
-                )
-            name = cands[0]
-        r = self[name]
-        if isinstance(r, SpikeTrain):
-            return r
-        arr = np.asarray(r)
-        if arr.dtype != np.bool_:
-            raise BraindynError(f"record {name!r} is not a spike record (dtype {arr.dtype}). Fix: name a record of "
-                                f"spikes, e.g. record=['V', 'spike'] and spike_count('spike').")
-        return SpikeTrain(np.packbits(arr, axis=-1), arr.shape[-1], self.ts)
-
-    def spike_events(self, name=None):
-        """``(times_ms, neuron_indices)`` of all spikes in the record ``name``."""
-        return self._raster(name).events()
-
-    def spike_times(self, name=None, neuron: Optional[int] = None):
-        """Spike times (ms) of one neuron (default: neuron 0)."""
-        r = self._raster(name)
-        i0 = 0 if neuron is None else neuron
-        if not isinstance(i0, (int, np.integer)) or not 0 <= i0 < r.n:
-            raise BraindynError(f"neuron={neuron!r} is out of range: the record has {r.n} neuron(s) "
-                                f"(indices 0..{r.n - 1}).")
-        t, i = r.events()
-        return t[i == i0]
-
-    def spike_count(self, name=None):
-        """Total number of spikes in the record ``name`` (all neurons)."""
-        return int(self._raster(name).counts().sum())
-
-    def rates_hz(self, name=None) -> np.ndarray:
-        """Firing rate (Hz) of each neuron over the run."""
-        return self._raster(name).counts() / ((self.t_end - self.t_start) / 1000.0)
-
-    def rate_hz(self, name=None) -> float:
-        """Mean firing rate (Hz) over the neurons and the run (see :meth:`rates_hz` per neuron)."""
-        return float(self.rates_hz(name).mean())
-
-
 def _host(tree):
     return jax.tree.map(np.asarray, tree)
-
-
-def _concat_records(chunks):
-    if not chunks:
-        return {}
-    return jax.tree.map(lambda *xs: np.concatenate(xs, axis=0), *chunks)
 
 
 def _chunk_plan(n_rec: int, target: int):
@@ -459,7 +392,7 @@ def _chunk_plan(n_rec: int, target: int):
 def _run_chunk(model, state, istates, key, t0, a0, b0, inputs, n_steps, dt, record, every, unroll, check):
     return simulate(model, state, n_steps, dt, inputs=inputs, input_states=istates, record=record,
                     record_every=every, t0=t0, step0=(a0, b0), key=key, check_finite=check, pack=True,
-                    unroll=unroll)
+                    unroll=unroll, check_inputs=False)
 
 
 @jax.jit
@@ -473,58 +406,6 @@ def _state_finite(state) -> bool:
 
 def _records_finite(recs) -> bool:
     return all(np.all(np.isfinite(v)) for v in jax.tree.leaves(recs) if np.asarray(v).dtype.kind == "f")
-
-
-def _first_bad_record(recs):
-    """``(row, label, index)`` of the earliest non-finite entry of the records."""
-    best = None
-    for label, v in recs.items():
-        v = np.asarray(v)
-        if v.dtype.kind != "f":
-            continue
-        bad = ~np.isfinite(v.reshape(v.shape[0], -1))
-        rows = np.nonzero(bad.any(axis=1))[0]
-        if len(rows) and (best is None or rows[0] < best[0]):
-            col = int(np.nonzero(bad[rows[0]])[0][0])
-            idx = np.unravel_index(col, v.shape[1:]) if v.ndim > 1 else ()
-            best = (int(rows[0]), label, tuple(int(i) for i in idx), float(v.reshape(v.shape[0], -1)[rows[0], col]))
-    return best
-
-
-def _locate_nonfinite(model, state, istates, key, t0, step_bad, inputs, dt):
-    """Replay up to the global step ``step_bad`` from ``state`` (at the start of its chunk) and
-    name the first non-finite variable and element."""
-    start = state
-    n_before = int(step_bad[1])
-    if n_before > 0:
-        state, _, istates = eqx.filter_jit(simulate)(
-            model, state, n_before, dt, inputs=inputs, input_states=istates, record=lambda s: {}, t0=t0,
-            step0=_step_words(step_bad[0]), key=key)
-    g = step_bad[0] + n_before
-    a, b = clock.split_step(g)
-    t = clock.step_time(g, dt, t0, _state_dtype(state))
-    k = clock.step_key(key, jnp.int32(a), jnp.int32(b))
-    vals, _ = _inputs.evaluate(inputs, istates, t, dt, clock.named_key(k, "inputs"))
-    new, _ = model.step(state, vals, t, dt, clock.named_key(k, "model"))
-    flat, _ = jax.tree_util.tree_flatten_with_path(new)
-    old_flat = dict((jax.tree_util.keystr(p), v) for p, v in jax.tree_util.tree_flatten_with_path(state)[0])
-    del start
-    for path, v in flat:
-        v = np.asarray(v)
-        if v.dtype.kind == "f" and not np.all(np.isfinite(v)):
-            name = ".".join(str(getattr(p, "key", getattr(p, "idx", p))) for p in path)
-            idx = tuple(int(i) for i in np.argwhere(~np.isfinite(v))[0])
-            before = np.asarray(old_flat.get(jax.tree_util.keystr(path), np.full_like(v, np.nan)))
-            return name, idx, float(v[idx]), float(before[idx]) if before.shape == v.shape else float("nan")
-    return "?", (), float("nan"), float("nan")
-
-
-def _stability_hint(model) -> str:
-    method = getattr(model, "method", None)
-    if not isinstance(method, str):
-        return "use a more stable method"
-    others = [m for m in ("exp_euler", "rk4", "exp_midpoint") if m != method]
-    return f"use a more stable method than {method!r} (e.g. method={others[0]!r})"
 
 
 def _models(model):
@@ -576,16 +457,117 @@ def _is_traced_tree(*trees) -> bool:
     return any(isinstance(leaf, jax.core.Tracer) for tree in trees for leaf in jax.tree.leaves(tree))
 
 
+#: Default bound of the records of one chunk of a run that streams to a store (bytes).
+STORE_CHUNK_BYTES = 8 * 2**20
+
+
+def _no_record(state):
+    return {}
+
+
+def _advance(model, state, istates, key, t0, step, n, inputs, dt, unroll=1):
+    """State and input states ``n`` steps after global step ``step`` (the same compiled loop)."""
+    if n == 0:
+        return state, istates
+    a0, b0 = clock.split_step(step)
+    new, _, ist = _run_chunk(model, state, istates, key, t0, jnp.int32(a0), jnp.int32(b0), inputs, n, dt,
+                             make_recorder(_no_record), 1, unroll, False)
+    return new, ist
+
+
+def _row_specs(recorder, state, record_every):
+    """Per-record rows as the runner stores them: label -> (shape, dtype), the store attributes of
+    each label, and the labels that hold spike counts."""
+    shapes = jax.eval_shape(recorder, state)
+    counts = recorder.spike_labels(state) if record_every > 1 else ()
+    rows, kinds = {}, {}
+    for k, v in shapes.items():
+        if k in counts:
+            rows[k] = (tuple(v.shape), count_dtype(record_every))
+            kinds[k] = {"encoding": "counts", "window_steps": record_every}
+        elif _packable(v):
+            rows[k] = (tuple(v.shape[:-1]) + ((v.shape[-1] + 7) // 8,), np.dtype(np.uint8))
+            kinds[k] = {"encoding": "packbits", "n_neurons": int(v.shape[-1])}
+        else:
+            rows[k] = (tuple(v.shape), np.dtype(v.dtype))
+            kinds[k] = {"encoding": "values"}
+    return rows, kinds, counts
+
+
+def estimate_memory(model, duration: float, dt: float = 0.1, *, record=None, record_every: int = 1, state0=None,
+                    dtype=None, chunk_steps: int = 20000, memory_limit=None) -> MemoryEstimate:
+    """Memory the records of ``run(model, duration, dt, record=..., record_every=...)`` will need,
+    computed before running (only shapes are evaluated).
+
+    .. math:: B = N_{rec} \\Big(8 + \\sum_{\\ell} b_\\ell\\Big), \\qquad N_{rec} = \\frac{T}{\\Delta t\\,n_{every}}
+
+    with :math:`b_\\ell` the bytes of one record of label :math:`\\ell` (a spike raster
+    :math:`\\lceil n/8 \\rceil` bytes, a count :math:`n` small integers, a value its array) and 8
+    bytes of time stamp. ``run`` refuses in-memory records that do not fit in
+    :func:`braindyn.store.memory_limit` (half the available memory by default) and suggests
+    ``store=``, which needs only ``chunk_bytes``.
+
+    Parameters: as :func:`run` (``duration``, ``dt`` in ms).
+
+    Example
+    -------
+    >>> import braindyn as bd, jax.numpy as jnp
+    >>> est = bd.estimate_memory(bd.neurons.LIF(n=4000), 10000.0, record=["V", "spike"], dtype=jnp.float32)
+    >>> est.by_record["spike"] == 100000 * 500, est.by_record["V"] == 100000 * 4000 * 4
+    (True, True)
+    """
+    n_steps = int(round(float(duration) / float(dt)))
+    _check_static_args("estimate_memory", n_steps, dt, record_every, 1)
+    if state0 is None:
+        state0 = jax.eval_shape(lambda: model.init_state(key=jax.random.PRNGKey(0), dtype=dtype))
+    rows, _, _ = _row_specs(make_recorder(record), state0, record_every)
+    n_rec = n_steps // record_every
+    return _estimate(rows, n_rec, min(n_rec, max(1, chunk_steps // record_every)), memory_limit)
+
+
+def _check_number(name, v, finite=True):
+    if isinstance(v, (str, bytes, bool)) or not isinstance(v, (int, float, np.integer, np.floating)):
+        raise BraindynError(f"'{name}' must be a number (ms), got {v!r} ({type(v).__name__}). Fix: e.g. {name}=0.1.")
+    if finite and not math.isfinite(float(v)):
+        raise BraindynError(f"'{name}' must be finite, got {v!r}. Fix: e.g. {name}=0.0 (ms).")
+
+
 def run(model, duration: float, dt: float = 0.1, *, inputs=None, state0=None, resume=None, record=None,
         record_every: int = 1, key=0, t0: float = 0.0, dtype=None, time_label: str = "end",
-        chunk_steps: int = 20000, progress: Optional[bool] = None, check_finite: bool = True,
-        on_chunk: Optional[Callable] = None, keep_records: bool = True, unroll: int = 1) -> RunResult:
+        chunk_steps: Optional[int] = None, progress: Optional[bool] = None, check_finite: bool = True,
+        on_chunk: Optional[Callable] = None, keep_records: Optional[bool] = None, unroll: int = 1,
+        store=None, checkpoint=None, checkpoint_every: int = 1, memory_limit=None) -> RunResult:
     """Simulate ``model`` for ``duration`` ms and return a :class:`RunResult` (NumPy records).
 
-    The checked entry point: arguments are validated, the run is compiled once per chunk size
-    (new parameter or input *values* never recompile), records move to the host chunk by chunk,
-    and a non-finite value stops the run with the variable, the neuron and the step named. For
-    ``jax.jit``/``vmap``/``grad`` use :func:`simulate`.
+    The checked entry point: arguments are validated (numbers, input names against what the
+    model reads, ``state0`` against the model's state), the memory the records need is
+    estimated before running, the run is compiled once per chunk size (new parameter or input
+    *values* never recompile), records move to the host chunk by chunk (into preallocated
+    arrays, or streamed to a Zarr store), and a non-finite value stops the run with the
+    variable, the neuron and the step named. For ``jax.jit``/``vmap``/``grad`` use :func:`simulate`.
+
+    **Records over windows.** With ``record_every=n``, a record of a variable named ``spike``
+    holds the number of spikes of each neuron in each window of ``n`` steps (an integer array);
+    other records hold the value at the end of the window. With ``n = 1`` spike rasters are
+    stored bit-packed (:class:`SpikeTrain`).
+
+    **Determinism.** The same ``key`` gives the same bits whatever ``chunk_steps``,
+    ``store``/``checkpoint`` and however often the run is interrupted and resumed (times and
+    random keys are functions of the global integer step, and every chunk runs the same
+    compiled step), in this process or another on the same platform. A compiled run and an
+    eager loop over ``model.step`` draw the same random numbers but need not agree to the last
+    bit (XLA fuses multiply-adds differently). ``unroll`` changes the compiled loop body: on a
+    CPU with FMA, a noisy model may differ from ``unroll=1`` in the last bits (~1e-14 relative
+    in float64); keep ``unroll`` fixed between runs that must match bit for bit.
+
+    **Long runs.** ``store="out.zarr"`` streams records chunk by chunk to a Zarr v3 store
+    (:mod:`braindyn.store`): memory stays bounded by one chunk, and the result reads the
+    records lazily from disk. ``checkpoint="ck"`` saves the :class:`RunState` atomically every
+    ``checkpoint_every`` chunks, after the store holds those chunks; ``resume="ck"`` (with the
+    same ``store=``) continues bit-identically, truncating the store back to the checkpoint, so
+    a run killed at any moment (SIGKILL, power loss) loses at most the chunks after its last
+    checkpoint. Ctrl-C flushes the store, saves a checkpoint (if one is configured) and raises
+    ``KeyboardInterrupt`` with the partial result in its attribute ``result``.
 
     Parameters
     ----------
@@ -596,38 +578,53 @@ def run(model, duration: float, dt: float = 0.1, *, inputs=None, state0=None, re
     dt : float
         Time step (ms, > 0). Default 0.1 ms, the book's.
     inputs : constant, function of ``t``, :class:`~braindyn.inputs.Input`, or dict of them
-        For a single population: its input current. For a network: ``{population: input}``.
+        For a single population: its input current (or ``{name: input}`` with the names the
+        model reads). For a network: ``{population: input}``.
     state0 : PyTree, optional
-        Initial state of a fresh run; default ``model.init_state(key=..., dtype=dtype)``.
+        Initial state of a fresh run (checked against the model's state: fields, shapes,
+        dtypes); default ``model.init_state(key=..., dtype=dtype)``.
     resume : RunState or path, optional
-        Continue a run from its :class:`RunState` (``result.run_state``, or a directory written
-        by :meth:`RunState.save`): bit-identical to one uninterrupted run. Excludes ``state0``,
-        ``t0`` and ``key`` (they come from the run state).
+        Continue a run from its :class:`RunState` (``result.run_state``, a directory written by
+        :meth:`RunState.save` or by ``checkpoint=``) for ``duration`` more ms. Excludes
+        ``state0``, ``t0`` and ``key`` (they come from the run state).
     record : name, list, dict or function
         What to record (see :func:`make_recorder`); default: every variable.
     record_every : int
-        Recording interval in steps.
+        Recording interval in steps (spike records count over the interval).
     key : int or PRNG key
         Seed of all randomness (initial state, inputs, noise). Same key, same run.
     t0 : float
-        Time (ms) at the start of a fresh run.
+        Time (ms, finite) at the start of a fresh run.
     dtype : dtype, optional
         Float type of the state (``jnp.float32`` or ``jnp.float64``, which needs
         ``jax.config.update("jax_enable_x64", True)``).
     time_label : {"end", "start"}
         Stamp records with the end of their step (default) or its start (the book's labels).
-    chunk_steps : int
-        Steps per compiled chunk; records move to the host after each chunk.
+    chunk_steps : int, optional
+        Steps per compiled chunk; records move to the host (or the store) after each chunk.
+        Default: 20000 steps, and with ``store=`` at most :data:`STORE_CHUNK_BYTES` of records
+        per chunk (what a streamed run holds in memory at a time).
     progress : bool or None
         Progress bar over chunks (``None``: only for multi-chunk runs on a terminal).
     check_finite : bool
-        Raise :class:`~braindyn.SimulationDiverged` at the first non-finite value.
+        Raise :class:`~braindyn.SimulationDiverged` at the first non-finite value of the state
+        or of an input.
     on_chunk : callable, optional
-        ``on_chunk(ts, records)`` after each chunk (e.g. to stream records to disk).
-    keep_records : bool
-        Keep records in memory (set False when streaming with ``on_chunk``).
+        ``on_chunk(ts, records)`` after each chunk.
+    keep_records : bool or None
+        Keep records in memory (default: yes without ``store``, no with it).
     unroll : int
         Steps per compiled loop iteration (2 speeds up small networks on the CPU).
+    store : path, optional
+        Zarr v3 store to stream the records to (new for a fresh run; the run's own store
+        when resuming, which is appended to).
+    checkpoint : path, optional
+        Directory of the checkpoint (:class:`RunState`), rewritten atomically.
+    checkpoint_every : int
+        Chunks between checkpoints (and one at the end).
+    memory_limit : float, optional
+        Bytes the in-memory records may use (default: :data:`braindyn.store.MEMORY_FRACTION`
+        of the available memory; ``math.inf``: no check).
 
     Example
     -------
@@ -643,16 +640,19 @@ def run(model, duration: float, dt: float = 0.1, *, inputs=None, state0=None, re
         raise BraindynError("braindyn.run was called inside a JAX transformation (jit, vmap or grad): it moves "
                             "records to the host and cannot be traced. Fix: use braindyn.simulate(model, state, "
                             "n_steps, dt, ...) inside jit/vmap/grad.")
-    for name, v in (("duration", duration), ("dt", dt)):
-        if isinstance(v, (str, bytes)) or not isinstance(v, (int, float, np.integer, np.floating)):
-            raise BraindynError(f"'{name}' must be a number (ms), got {v!r} ({type(v).__name__}). Fix: e.g. {name}=0.1.")
+    _check_number("duration", duration)
+    _check_number("dt", dt)
+    _check_number("t0", t0)
     check_positive("dt", dt, "run", "ms")
     check_positive("duration", duration, "run", "ms")
     check_choice("time_label", time_label, ("end", "start"), "run")
-    if not isinstance(record_every, int) or isinstance(record_every, bool) or record_every < 1:
-        raise BraindynError(f"'record_every' must be a positive integer, got {record_every!r}. Fix: e.g. record_every=10.")
-    if not isinstance(unroll, int) or isinstance(unroll, bool) or unroll < 1:
-        raise BraindynError(f"'unroll' must be a positive integer, got {unroll!r}. Fix: e.g. unroll=2.")
+    auto_chunk = chunk_steps is None
+    chunk_steps = 20000 if auto_chunk else chunk_steps
+    if isinstance(chunk_steps, bool) or not isinstance(chunk_steps, (int, np.integer)) or chunk_steps < 1:
+        raise BraindynError(f"'chunk_steps' must be a positive integer, got {chunk_steps!r}. Fix: e.g. 20000.")
+    if isinstance(checkpoint_every, bool) or not isinstance(checkpoint_every, (int, np.integer)) or checkpoint_every < 1:
+        raise BraindynError(f"'checkpoint_every' must be a positive integer (chunks), got {checkpoint_every!r}. "
+                            f"Fix: e.g. checkpoint_every=10.")
     dt = float(dt)
     n_steps = int(round(duration / dt))
     if n_steps < 1:
@@ -660,15 +660,25 @@ def run(model, duration: float, dt: float = 0.1, *, inputs=None, state0=None, re
     if abs(n_steps * dt - duration) > 1e-6 * max(dt, abs(duration) * 1e-3):
         raise BraindynError(f"duration={duration} ms is not a whole number of steps of dt={dt} ms. Fix: "
                             f"duration={n_steps * dt:g}.")
+    if isinstance(record_every, bool) or not isinstance(record_every, (int, np.integer)) or record_every < 1:
+        raise BraindynError(f"'record_every' must be a positive integer, got {record_every!r}. Fix: e.g. record_every=10.")
     if n_steps % record_every:
         lo = (n_steps // record_every) * record_every
-        hi = lo + record_every
-        valid = [f"{v * dt:g}" for v in (lo, hi) if v > 0]
+        valid = [f"{v * dt:g}" for v in (lo, lo + record_every) if v > 0]
         raise BraindynError(f"duration={duration} ms is {n_steps} steps, not a whole number of record windows of "
                             f"record_every={record_every} steps. Fix: duration={' or '.join(valid)} ms.")
-    if dtype is not None and jnp.dtype(dtype) == jnp.float64 and not jax.config.jax_enable_x64:
-        raise BraindynError("dtype=float64 needs 64-bit JAX. Fix: call jax.config.update('jax_enable_x64', True) "
-                            "at the start of the program (before creating arrays), or use dtype=jnp.float32.")
+    _check_static_args("run", n_steps, dt, record_every, unroll)
+    if dtype is not None:
+        try:
+            kind = jnp.dtype(dtype)
+        except TypeError:
+            raise BraindynError(f"'dtype' must be a float type, got {dtype!r}. Fix: dtype=jnp.float32 or "
+                                f"jnp.float64.") from None
+        if not jnp.issubdtype(kind, jnp.floating):
+            raise BraindynError(f"'dtype' must be a float type, got {kind}. Fix: dtype=jnp.float32 or jnp.float64.")
+        if kind == jnp.float64 and not jax.config.jax_enable_x64:
+            raise BraindynError("dtype=float64 needs 64-bit JAX. Fix: call jax.config.update('jax_enable_x64', True) "
+                                "at the start of the program (before creating arrays), or use dtype=jnp.float32.")
     inputs = _inputs.prepare(inputs)
     _inputs.check(inputs, dt)
     _probe_coupling(model)
@@ -694,85 +704,124 @@ def run(model, duration: float, dt: float = 0.1, *, inputs=None, state0=None, re
         k_init, k_run = jax.random.split(key)
         if state0 is None:
             state0 = model.init_state(key=k_init, dtype=dtype)
+        else:
+            check_state(model, state0, "state0")
         state = state0
         istates = _inputs.init_states(inputs, clock.named_key(k_run, "inputs-init"))
         t_origin, step = float(t0), 0
     dtype_s = _state_dtype(state)
     t_origin_time = clock.Time.of(t_origin, dtype_s)
+    from ._errors import warn_duration_unit, warn_time_constants
+
+    warn_duration_unit(duration, dt, model)   # UnitWarning: a duration that looks like seconds
+    warn_time_constants(model, dt)            # UnitWarning: a time constant below dt
+    _inputs.check_read(model, inputs, istates, state, dt, k_run, t_origin_time)
+    watch_inputs = check_finite and _inputs.has_dynamic(inputs)
     recorder = make_recorder(record)
-    shapes = jax.eval_shape(recorder, state)
-    packed = {k: v.shape[-1] for k, v in shapes.items() if _packable(v)}
+    rows, kinds, count_labels = _row_specs(recorder, state, record_every)
+    packed = {k: kinds[k]["n_neurons"] for k in rows if kinds[k]["encoding"] == "packbits"}
     n_rec = n_steps // record_every
-    per_chunk, n_full, rem = _chunk_plan(n_rec, max(1, chunk_steps // record_every))
+    fp = fingerprint(model, dt)
+    rec_store = None
+    target = max(1, chunk_steps // record_every)
+    if store is not None and auto_chunk:
+        row_bytes = sum(int(np.prod(s, dtype=np.int64)) * np.dtype(d).itemsize for s, d in rows.values()) + 8
+        target = max(1, min(target, STORE_CHUNK_BYTES // row_bytes))
+    if store is not None:
+        rec_store, target = _open_store(store, resume, model, rows, kinds, fp, dt, t_origin, step, record_every,
+                                        time_label, key if resume is None else None, target)
+    if keep_records is None:
+        keep_records = store is None
+    per_chunk, n_full, rem = _chunk_plan(n_rec, target)
     plan = [per_chunk] * n_full + ([rem] if rem else [])
+    est = _estimate(rows, n_rec if keep_records else 0, per_chunk, memory_limit)
+    if not est.fits:
+        big = ", ".join(f"{k}: {_fmt_bytes(b)}" for k, b in sorted(est.by_record.items(), key=lambda kv: -kv[1])[:4])
+        raise BraindynError(
+            f"the records of this run need {_fmt_bytes(est.records_bytes)} in memory ({big}), more than the limit of "
+            f"{_fmt_bytes(est.limit_bytes)} (see braindyn.store.memory_limit; available now: "
+            f"{_fmt_bytes(est.available_bytes or 0)}). Fix: stream them to disk with store='run.zarr', record less "
+            f"(record_every=..., fewer variables), or set memory_limit=... (bytes).")
+    bufs = {k: np.empty((n_rec if keep_records else 0,) + shape, dt_) for k, (shape, dt_) in rows.items()}
+    ts_buf = np.empty(n_rec if keep_records else 0)
     show = progress if progress is not None else (len(plan) > 1 and sys.stderr.isatty())
     bar = None
     if show:
         from tqdm.auto import tqdm
 
         bar = tqdm(total=n_steps, unit="step", desc=type(model).__name__, leave=False)
-    fp = fingerprint(model, dt)
-    chunks, ts_chunks, step_start = [], [], step
+    step_start, done = step, 0
+    row0 = rec_store.n_rows if rec_store is not None else 0
     shift = dt if time_label == "end" else 0.0
 
     def snapshot(st, ist, stp):
         return RunState(state=st, input_states=ist, step=stp, t0=t_origin, dt=dt, key=k_run, record_phase=0,
                         fingerprint=fp)
 
+    def commit(ts, recs):
+        nonlocal done
+        k = len(ts)
+        if rec_store is not None:
+            rec_store.append(ts, recs)
+        if keep_records:
+            for lab, v in recs.items():
+                bufs[lab][done: done + k] = v
+            ts_buf[done: done + k] = ts
+        done += k
+
+    def result(stp, st, ist, status):
+        rs = snapshot(st, ist, stp)
+        n = stp - step_start
+        if keep_records:
+            recs, ts = {k: v[:done] for k, v in bufs.items()}, ts_buf[:done]
+            for k, nn in packed.items():
+                recs[k] = SpikeTrain(recs[k], nn, ts)
+        elif rec_store is not None:
+            from .store import open_records
+
+            ts, recs, _ = open_records(rec_store.path, rows=(row0, row0 + done))
+        else:
+            recs, ts = {}, np.zeros(0)
+        return RunResult(ts=ts, records=recs, run_state=rs, dt=dt, t_start=t_origin + step_start * dt,
+                         t_end=t_origin + stp * dt, n_steps=n, status=status, record_every=record_every,
+                         spike_counts=tuple(count_labels),
+                         store=None if rec_store is None else rec_store.path)
+
+    def save_checkpoint():
+        if checkpoint is not None:
+            snapshot(state, istates, step).save(checkpoint)
+
     try:
-        for nr in plan:
+        for ic, nr in enumerate(plan):
             ns = nr * record_every
             a0, b0 = clock.split_step(step)
             args = (model, state, istates, k_run, t_origin_time, jnp.int32(a0), jnp.int32(b0), inputs, ns, dt,
                     recorder, record_every, unroll)
-            new_state, recs, new_istates = _run_chunk(*args, False)
+            out = _run_chunk(*args, "inputs" if watch_inputs else False)
+            new_state, recs, new_istates = out[:3]
             ts = t_origin + (step + record_every * (np.arange(nr) + 1) - 1) * dt + shift
             recs = _host(recs)
-            if check_finite and not (_state_finite(new_state) and _records_finite(recs)):
-                bad_local = int(_run_chunk(*args, True)[3])
-                if bad_local >= 0:
-                    name, idx, val, before = _locate_nonfinite(model, state, istates, k_run, t_origin_time,
-                                                               (step, bad_local), inputs, dt)
-                else:  # the state stayed finite: a record function produced the non-finite value
-                    row, label, idx, val = _first_bad_record(recs)
-                    bad_local = (row + 1) * record_every - 1
-                    name, before = f"record {label}", float("nan")
-                bad = step + bad_local
-                keep = bad_local // record_every
-                recs_h = jax.tree.map(lambda x: np.asarray(x)[:keep], recs)
-                t_bad = t_origin + (bad + 1) * dt
-                # The partial result ends at the last complete chunk: its run state continues from there.
-                partial = _finish(chunks + [recs_h], ts_chunks + [ts[:keep]], snapshot(state, istates, step), dt,
-                                  t_origin + step_start * dt, step - step_start, "diverged", packed)
-                raise SimulationDiverged(
-                    f"simulation diverged: variable {name!r} became {val} at step {bad} (t = {t_bad:g} ms), "
-                    f"index {idx[0] if len(idx) == 1 else idx}; its value before that step was {before:g}. "
-                    f"Fix: reduce dt (now {dt} ms), {_stability_hint(model)}, or check the parameters and inputs "
-                    f"of that neuron. Records up to the failure are in the exception's .result; its run_state "
-                    f"is the state at step {step} (the start of the failing chunk).",
-                    variable=name, index=idx, step=bad, t=t_bad, result=partial,
-                )
-            if on_chunk is not None:
-                on_chunk(ts, recs)
-            if keep_records:
-                chunks.append(recs)
-                ts_chunks.append(ts)
+            inputs_ok = not watch_inputs or int(out[3]) < 0
+            if check_finite and not (inputs_ok and _state_finite(new_state) and _records_finite(recs)):
+                _diverged(args, recs, ts, step, commit, result, model, inputs, dt, record_every, unroll)
+            commit(ts, recs)
             state, istates = new_state, new_istates
             step += ns
+            if on_chunk is not None:
+                on_chunk(ts, recs)
+            if (ic + 1) % checkpoint_every == 0 or ic == len(plan) - 1:
+                save_checkpoint()
             if bar is not None:
                 bar.update(ns)
+    except KeyboardInterrupt as e:
+        # Ctrl-C: every committed chunk stays (the store is cut back to them), the state matches
+        # them, and the interrupt goes on with the partial result attached.
+        if rec_store is not None:
+            rec_store.truncate(row0 + done)
+        save_checkpoint()
+        e.result = result(step, state, istates, "interrupted")
+        raise
     finally:
         if bar is not None:
             bar.close()
-    return _finish(chunks, ts_chunks, snapshot(state, istates, step), dt, t_origin + step_start * dt,
-                   n_steps, "ok", packed)
-
-
-def _finish(chunks, ts_chunks, run_state, dt, t_start, n_steps, status, packed_sizes):
-    records = _concat_records(chunks)
-    ts = np.concatenate(ts_chunks) if ts_chunks else np.zeros(0)
-    for k, n in packed_sizes.items():
-        if k in records:
-            records[k] = SpikeTrain(records[k], n, ts)
-    return RunResult(ts=ts, records=dict(records), run_state=run_state, dt=dt, t_start=t_start,
-                     t_end=t_start + n_steps * dt, n_steps=n_steps, status=status)
+    return result(step, state, istates, "ok")

@@ -46,7 +46,7 @@ import numpy as np
 
 from ._errors import BraindynError
 
-__all__ = ["RunState", "fingerprint", "tree_signature"]
+__all__ = ["RunState", "fingerprint", "tree_signature", "check_state"]
 
 _FORMAT = 1
 
@@ -88,6 +88,69 @@ def tree_signature(tree) -> list:
     flat = jax.tree_util.tree_flatten_with_path(tree)[0]
     return [(jax.tree_util.keystr(p), tuple(np.shape(v)), str(np.asarray(v).dtype) if not hasattr(v, "dtype")
              else str(v.dtype)) for p, v in flat]
+
+
+def _dotted(path) -> str:
+    return ".".join(str(getattr(p, "key", getattr(p, "idx", getattr(p, "name", p)))) for p in path)
+
+
+def _float_dtype(tree):
+    for leaf in jax.tree.leaves(tree):
+        dt = jnp.result_type(leaf)
+        if jnp.issubdtype(dt, jnp.floating):
+            return dt
+    return None
+
+
+def check_state(model, state, name: str = "state0"):
+    """Raise a clear error unless ``state`` fits ``model``'s state: the same fields (tree
+    structure), shapes and kinds of dtype as ``model.init_state()``, and finite values.
+
+    Example
+    -------
+    >>> import braindyn as bd
+    >>> check_state(bd.neurons.LIF(n=3), bd.neurons.LIF(n=3).init_state())   # fits: no error
+    >>> try:
+    ...     check_state(bd.neurons.LIF(n=3), bd.neurons.LIF(n=5).init_state())
+    ... except bd.BraindynError as e:
+    ...     print(str(e)[:55])
+    state0 does not fit LIF (n=3): field 'V' has shape (5,)
+    """
+    try:
+        template = jax.eval_shape(lambda: model.init_state(key=jax.random.PRNGKey(0), dtype=_float_dtype(state)))
+    except Exception:  # a model whose initial state cannot be built without more arguments: nothing to compare
+        return
+    owner = type(model).__name__
+    fix = f"Fix: {name}=model.init_state(...) of this model (or change its values, keeping the fields and shapes)."
+    try:
+        mine = {_dotted(p): v for p, v in jax.tree_util.tree_flatten_with_path(state)[0]}
+    except Exception:
+        mine = None
+    theirs = {_dotted(p): v for p, v in jax.tree_util.tree_flatten_with_path(template)[0]}
+    if mine is None or set(mine) != set(theirs):
+        missing = sorted(set(theirs) - set(mine or {}))
+        extra = sorted(set(mine or {}) - set(theirs))
+        what = "; ".join(s for s in (f"it lacks the field(s) {missing}" if missing else "",
+                                      f"it has field(s) {extra} the model does not have" if extra else "") if s)
+        raise BraindynError(f"{name} does not fit {owner}: {what} (is it the state of another model?). {fix}")
+    for path, t in theirs.items():
+        v = mine[path]
+        shape = tuple(np.shape(v))
+        if shape != tuple(t.shape):
+            size = f" (n={model.n})" if isinstance(getattr(model, "n", None), int) else ""
+            raise BraindynError(f"{name} does not fit {owner}{size}: field {path!r} has shape {shape}, the model's "
+                                f"has shape {tuple(t.shape)}. {fix}")
+        kind = jnp.result_type(v)
+        if jnp.dtype(kind).kind != jnp.dtype(t.dtype).kind and not (
+                jnp.dtype(kind).kind in "iu" and jnp.dtype(t.dtype).kind in "iu"):
+            raise BraindynError(f"{name} does not fit {owner}: field {path!r} has dtype {kind}, the model's is "
+                                f"{t.dtype}. {fix}")
+        if jnp.issubdtype(kind, jnp.inexact) and not isinstance(v, jax.core.Tracer):
+            a = np.asarray(v)
+            if not np.all(np.isfinite(a)):
+                where = tuple(int(i) for i in np.argwhere(~np.isfinite(a))[0]) if a.ndim else ()
+                raise BraindynError(f"{name}: field {path!r} is not finite at index {where} (value "
+                                    f"{a[where] if a.ndim else a}). Fix: finite initial values.")
 
 
 # ---- a JSON layout of a tree of dicts/lists/tuples/None with array leaves ------------------------------------

@@ -115,7 +115,7 @@ def test_bad_model_parameters(factory, match):
 
 def test_wrong_input_shape_is_named():
     with pytest.raises(ValueError, match=r"input 'I'.*shape \(3,\).*\(5,\)"):
-        bd.run(LIF(n=5), 1.0, inputs=jnp.ones(3))
+        bd.run(LIF(n=5), 10.0, inputs=jnp.ones(3))
 
 
 def test_wrong_initial_value_shape():

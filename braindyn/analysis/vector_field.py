@@ -28,6 +28,7 @@ Example
 from __future__ import annotations
 
 import dataclasses
+import difflib
 from dataclasses import dataclass, field
 from typing import Callable, Sequence
 
@@ -253,6 +254,37 @@ def vector_field(fn: Callable, variables, params: dict | None = None) -> VectorF
     return VectorField(fn, variables, {k: float(v) for k, v in params.items()})
 
 
+class _ReadRecorder(dict):
+    """An ``args`` dict that records the names a vector field reads (missing ones read as 0)."""
+
+    def __init__(self, base):
+        super().__init__(base)
+        self.read = set()
+
+    def __getitem__(self, k):
+        self.read.add(k)
+        return super().__getitem__(k) if k in self else 0.0
+
+    def get(self, k, default=None):
+        self.read.add(k)
+        return super().get(k, default)
+
+    def __contains__(self, k):
+        self.read.add(k)
+        return super().__contains__(k)
+
+
+def _inputs_read(model, t, args0):
+    """The input names ``model.vector_field`` reads from ``args`` (None if that cannot be probed)."""
+    try:
+        y0 = {k: jnp.asarray(v) for k, v in model.initial().items()}
+        rec = _ReadRecorder(args0)
+        model.vector_field(t, y0, rec)
+        return set(rec.read)
+    except Exception:
+        return None
+
+
 def from_model(model, variables: Sequence[str] | None = None, params: Sequence[str] | dict | None = None,
                fixed: dict | None = None, inputs: dict | None = None, t: float = 0.0) -> VectorField:
     """A :class:`VectorField` from a braindyn model's ``vector_field(t, y, args)``.
@@ -304,9 +336,23 @@ def from_model(model, variables: Sequence[str] | None = None, params: Sequence[s
         init = model.initial()
         for k in others:
             fixed.setdefault(k, np.asarray(init[k]).ravel()[0].item())
+    if isinstance(params, str):
+        params = [params]
     names = dict(params) if isinstance(params, dict) else {k: None for k in (params or [])}
     field_names = {f.name for f in dataclasses.fields(model)}
     static = {f.name for f in dataclasses.fields(model) if f.metadata.get("static", False)}
+    unknown = [k for k in names if k not in field_names and k not in mvars and k not in args0]
+    if unknown:
+        read = _inputs_read(model, t, args0)
+        for k in unknown:
+            if read is not None and k not in read:
+                pnames = sorted(f.name for f in dataclasses.fields(model) if "param" in f.metadata)
+                cands = pnames + sorted(read)
+                close = [c for c in cands if c.lower() == k.lower()] or difflib.get_close_matches(k, cands, n=3)
+                hint = f" Did you mean {', '.join(repr(c) for c in close)}?" if close else ""
+                raise BraindynError(
+                    f"from_model: {type(model).__name__} has no parameter or input {k!r}.{hint} Its parameters: "
+                    f"{', '.join(pnames) or '(none)'}; the inputs it reads: {', '.join(sorted(read)) or '(none)'}.")
     pdefaults, is_field = {}, {}
     for k, v in names.items():
         if k in mvars:

@@ -2,7 +2,8 @@
 connectivity regenerated on the fly (:class:`ProceduralConn`).
 
 All generators are reproducible for a given ``seed`` and validate their
-inputs (a bad value raises ``ValueError`` naming the parameter and the fix).
+inputs (a bad value raises :class:`~braindyn.BraindynError`, a ``ValueError``, naming the
+parameter and the fix).
 """
 from .csr import CSR, from_ij, from_matrix
 from .full import Full, full

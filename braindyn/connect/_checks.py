@@ -1,6 +1,6 @@
 """Input validation shared by the connectivity generators and event kernels.
 
-Every check raises :class:`ValueError` whose message names the parameter, the
+Every check raises :class:`~braindyn.BraindynError` (a ``ValueError``) whose message names the parameter, the
 offending value and how to fix it (design principle 7: errors teach).
 """
 from __future__ import annotations
@@ -9,9 +9,11 @@ import numbers
 
 import numpy as np
 
+from .._errors import BraindynError
+
 
 def _fail(name, value, need, fix):
-    raise ValueError(f"{name}={value!r} is invalid: {need}. Fix: {fix}")
+    raise BraindynError(f"{name}={value!r} is invalid: {need}. Fix: {fix}")
 
 
 def check_size(name, value, *, minimum=0):
@@ -63,7 +65,7 @@ def check_seed(value):
 
 def check_square(n_pre, n_post, what):
     if n_pre != n_post:
-        raise ValueError(
+        raise BraindynError(
             f"allow_self=False needs n_pre == n_post (got n_pre={n_pre}, n_post={n_post}): "
             f"'self connection' is only defined for a population projecting onto itself. "
             f"Fix: use allow_self=True for {what} between two different populations.")

@@ -11,6 +11,7 @@ import equinox as eqx
 import jax
 import numpy as np
 
+from .._errors import BraindynError
 from ._checks import check_size
 
 __all__ = ["CSR", "from_matrix", "from_ij"]
@@ -47,28 +48,7 @@ class CSR(eqx.Module):
         n_pre = check_size("n_pre", n_pre)
         n_post = check_size("n_post", n_post)
         if validate:
-            indptr = np.asarray(indptr)
-            indices = np.asarray(indices)
-            if indptr.ndim != 1 or indptr.shape[0] != n_pre + 1:
-                raise ValueError(
-                    f"indptr has shape {indptr.shape}, expected ({n_pre + 1},) = (n_pre + 1,). "
-                    "Fix: indptr[j]:indptr[j+1] must delimit row j for every presynaptic j.")
-            if indices.ndim != 1:
-                raise ValueError(f"indices has shape {indices.shape}; expected a 1-D array.")
-            if indptr[0] != 0 or indptr[-1] != indices.shape[0] or np.any(np.diff(indptr) < 0):
-                raise ValueError(
-                    "indptr must start at 0, be non-decreasing and end at len(indices) "
-                    f"(got indptr[0]={indptr[0]}, indptr[-1]={indptr[-1]}, "
-                    f"len(indices)={indices.shape[0]}). Fix: rebuild it with from_ij.")
-            if indices.size and (indices.min() < 0 or indices.max() >= n_post):
-                raise ValueError(
-                    f"indices must lie in [0, n_post={n_post}) (got range "
-                    f"[{indices.min()}, {indices.max()}]). Fix: check n_post.")
-            if indices.shape[0] >= 2**31:
-                raise ValueError(f"nnz={indices.shape[0]} exceeds the int32 limit 2**31-1. "
-                                 "Fix: use ProceduralConn for networks this large.")
-            indptr = indptr.astype(np.int32)
-            indices = indices.astype(np.int32)
+            indptr, indices = _check_arrays(indptr, indices, n_pre, n_post)
             if max_row is None:
                 max_row = int(np.diff(indptr).max()) if n_pre else 0
         elif max_row is None:
@@ -79,6 +59,25 @@ class CSR(eqx.Module):
         self.n_pre = n_pre
         self.n_post = n_post
         self.max_row = int(max_row)
+
+    def validate(self) -> "CSR":
+        """Check the arrays (as ``validate=True`` does at construction); returns ``self``.
+
+        ``indptr`` must have ``n_pre + 1`` entries, start at 0, be non-decreasing and end at
+        ``nnz``; every index must lie in ``[0, n_post)``. A CSR built with ``validate=False``
+        passes through this before any projection uses it (one pass over the indices).
+
+        Example:
+            >>> import numpy as np, braindyn as bd, braindyn.connect as bc
+            >>> bad = bc.CSR(np.array([0, 1]), np.array([7], np.int32), 1, 3, validate=False)
+            >>> try:
+            ...     bad.validate()
+            ... except bd.BraindynError as e:
+            ...     print(str(e)[:40])
+            indices must lie in [0, n_post=3) (got r
+        """
+        _check_arrays(self.indptr, self.indices, self.n_pre, self.n_post)
+        return self
 
     # ------------------------------------------------------------------ info
     @property
@@ -125,7 +124,7 @@ class CSR(eqx.Module):
         if w.ndim == 0:
             w = np.full(self.nnz, w)
         if w.shape != (self.nnz,):
-            raise ValueError(f"weights has shape {w.shape}; expected () or (nnz,) = "
+            raise BraindynError(f"weights has shape {w.shape}; expected () or (nnz,) = "
                              f"({self.nnz},). Fix: pass one weight per synapse in CSR order.")
         out = np.zeros(self.shape, dtype=w.dtype if dtype is None else dtype)
         np.add.at(out, (pre, post), w)
@@ -135,7 +134,7 @@ class CSR(eqx.Module):
         """Pick ``mat[pre, post]`` for each synapse (CSR order): dense -> per-synapse."""
         mat = np.asarray(mat)
         if mat.shape != self.shape:
-            raise ValueError(f"mat has shape {mat.shape}; expected {self.shape} (n_pre, n_post).")
+            raise BraindynError(f"mat has shape {mat.shape}; expected {self.shape} (n_pre, n_post).")
         pre, post = self.to_ij()
         return mat[pre, post]
 
@@ -158,6 +157,37 @@ class CSR(eqx.Module):
         return t, perm
 
 
+def _check_arrays(indptr, indices, n_pre, n_post):
+    """The validation of :class:`CSR` (raises :class:`BraindynError`); returns int32 NumPy copies."""
+    if isinstance(indptr, jax.core.Tracer) or isinstance(indices, jax.core.Tracer):
+        return indptr, indices  # inside a transformation: checked where the CSR was built
+    indptr = np.asarray(indptr)
+    indices = np.asarray(indices)
+    for name, a in (("indptr", indptr), ("indices", indices)):
+        if a.size and not np.issubdtype(a.dtype, np.integer):
+            raise BraindynError(f"{name} has dtype {a.dtype}; expected integers. Fix: build the CSR with "
+                                f"braindyn.connect.from_ij or from_matrix.")
+    if indptr.ndim != 1 or indptr.shape[0] != n_pre + 1:
+        raise BraindynError(
+            f"indptr has shape {indptr.shape}, expected ({n_pre + 1},) = (n_pre + 1,). "
+            "Fix: indptr[j]:indptr[j+1] must delimit row j for every presynaptic j.")
+    if indices.ndim != 1:
+        raise BraindynError(f"indices has shape {indices.shape}; expected a 1-D array.")
+    if indptr[0] != 0 or indptr[-1] != indices.shape[0] or np.any(np.diff(indptr) < 0):
+        raise BraindynError(
+            "indptr must start at 0, be non-decreasing and end at len(indices) "
+            f"(got indptr[0]={indptr[0]}, indptr[-1]={indptr[-1]}, "
+            f"len(indices)={indices.shape[0]}). Fix: rebuild it with from_ij.")
+    if indices.size and (indices.min() < 0 or indices.max() >= n_post):
+        raise BraindynError(
+            f"indices must lie in [0, n_post={n_post}) (got range "
+            f"[{indices.min()}, {indices.max()}]). Fix: check n_post.")
+    if indices.shape[0] >= 2**31:
+        raise BraindynError(f"nnz={indices.shape[0]} exceeds the int32 limit 2**31-1. "
+                            "Fix: use ProceduralConn for networks this large.")
+    return indptr.astype(np.int32), indices.astype(np.int32)
+
+
 def _build(pre, post, n_pre, n_post, *, assume_sorted=False):
     """Fast internal constructor from (pre, post) already validated."""
     pre = np.asarray(pre, dtype=np.int64)
@@ -169,6 +199,12 @@ def _build(pre, post, n_pre, n_post, *, assume_sorted=False):
     indptr = np.zeros(n_pre + 1, dtype=np.int64)
     np.cumsum(counts, out=indptr[1:])
     max_row = int(counts.max()) if n_pre else 0
+    if pre.size and (pre[0] < 0 or pre[-1] >= n_pre or post.min() < 0 or post.max() >= n_post):
+        raise BraindynError(f"internal error: a connectivity builder produced an index outside "
+                            f"[0, {n_pre}) x [0, {n_post}). This is a bug in braindyn; please report it.")
+    if pre.size >= 2**31:
+        raise BraindynError(f"nnz={pre.size} exceeds the int32 limit 2**31-1. "
+                            "Fix: use ProceduralConn for networks this large.")
     return CSR(indptr.astype(np.int32), post.astype(np.int32), n_pre, n_post,
                max_row=max_row, validate=False)
 
@@ -176,11 +212,12 @@ def _build(pre, post, n_pre, n_post, *, assume_sorted=False):
 def from_rows(targets_per_row, n_post):
     """Build a CSR from a ``(n_pre, k)`` array of targets (fixed out-degree)."""
     t = np.asarray(targets_per_row)
+    if t.ndim != 2:
+        raise BraindynError(f"targets_per_row has shape {t.shape}; expected (n_pre, k).")
     n_pre, k = t.shape
     t = np.sort(t, axis=1)
     indptr = (np.arange(n_pre + 1, dtype=np.int64) * k).astype(np.int32)
-    return CSR(indptr, t.reshape(-1).astype(np.int32), n_pre, n_post, max_row=k,
-               validate=False)
+    return CSR(indptr, t.reshape(-1), n_pre, n_post, max_row=k)
 
 
 def from_ij(pre, post, n_pre, n_post, *, weights=None):
@@ -207,16 +244,16 @@ def from_ij(pre, post, n_pre, n_post, *, weights=None):
     pre = np.asarray(pre)
     post = np.asarray(post)
     if pre.ndim != 1 or post.shape != pre.shape:
-        raise ValueError(f"pre and post must be 1-D of equal length (got shapes {pre.shape} "
+        raise BraindynError(f"pre and post must be 1-D of equal length (got shapes {pre.shape} "
                          f"and {post.shape}). Fix: pass matching index lists.")
     if pre.size and not (np.issubdtype(pre.dtype, np.integer)
                          and np.issubdtype(post.dtype, np.integer)):
-        raise ValueError(f"pre/post must be integer arrays (got {pre.dtype}, {post.dtype}).")
+        raise BraindynError(f"pre/post must be integer arrays (got {pre.dtype}, {post.dtype}).")
     if pre.size and (pre.min() < 0 or pre.max() >= n_pre):
-        raise ValueError(f"pre values must lie in [0, n_pre={n_pre}) (got "
+        raise BraindynError(f"pre values must lie in [0, n_pre={n_pre}) (got "
                          f"[{pre.min()}, {pre.max()}]). Fix: check n_pre or the indices.")
     if post.size and (post.min() < 0 or post.max() >= n_post):
-        raise ValueError(f"post values must lie in [0, n_post={n_post}) (got "
+        raise BraindynError(f"post values must lie in [0, n_post={n_post}) (got "
                          f"[{post.min()}, {post.max()}]). Fix: check n_post or the indices.")
     order = np.lexsort((post, pre))
     csr = _build(pre[order], post[order], n_pre, n_post, assume_sorted=True)
@@ -224,7 +261,7 @@ def from_ij(pre, post, n_pre, n_post, *, weights=None):
         return csr
     w = np.asarray(weights)
     if w.shape != pre.shape:
-        raise ValueError(f"weights has shape {w.shape}; expected {pre.shape} (one per pair).")
+        raise BraindynError(f"weights has shape {w.shape}; expected {pre.shape} (one per pair).")
     return csr, w[order]
 
 
@@ -242,6 +279,6 @@ def from_matrix(mat):
     """
     m = np.asarray(mat)
     if m.ndim != 2:
-        raise ValueError(f"mat has shape {m.shape}; expected a 2-D (n_pre, n_post) matrix.")
+        raise BraindynError(f"mat has shape {m.shape}; expected a 2-D (n_pre, n_post) matrix.")
     pre, post = np.nonzero(m)
     return _build(pre, post, m.shape[0], m.shape[1], assume_sorted=True)

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from .._errors import BraindynError
 from ._checks import check_prob, check_seed, check_size
 from .csr import _build
 
@@ -44,10 +45,10 @@ def small_world(n, k, beta, *, seed):
     beta = check_prob("beta", beta)
     rng = check_seed(seed)
     if k % 2:
-        raise ValueError(f"k={k} is invalid: the ring lattice needs an even degree. "
+        raise BraindynError(f"k={k} is invalid: the ring lattice needs an even degree. "
                          "Fix: pass an even k (k/2 neighbours on each side).")
     if k >= n and n > 0:
-        raise ValueError(f"k={k} is invalid: it must be < n={n}. Fix: lower k.")
+        raise BraindynError(f"k={k} is invalid: it must be < n={n}. Fix: lower k.")
     half = k // 2
     src = np.repeat(np.arange(n), half)
     dst = (src + np.tile(np.arange(1, half + 1), n)) % max(n, 1)
@@ -92,7 +93,7 @@ def scale_free(n, m, *, seed):
     m = check_size("m", m, minimum=1)
     rng = check_seed(seed)
     if m >= n:
-        raise ValueError(f"m={m} is invalid: each new node needs m distinct earlier nodes, "
+        raise BraindynError(f"m={m} is invalid: each new node needs m distinct earlier nodes, "
                          f"so m must be < n={n}. Fix: lower m or raise n.")
     # `ends` lists every edge endpoint so far: a uniform pick from it is a
     # degree-proportional pick of a node.

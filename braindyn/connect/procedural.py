@@ -25,6 +25,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from .._errors import BraindynError
 from ._checks import check_prob, check_size, check_square
 from .csr import CSR, _build
 
@@ -134,7 +135,7 @@ class ProceduralConn(eqx.Module):
         self.p = check_prob("p", p)
         seed = check_size("seed", seed)
         if seed >= 2 ** 32:
-            raise ValueError(f"seed={seed} is invalid: procedural seeds are 32-bit. "
+            raise BraindynError(f"seed={seed} is invalid: procedural seeds are 32-bit. "
                              "Fix: pass 0 <= seed < 2**32.")
         self.seed = seed
         if not allow_self:
@@ -142,13 +143,13 @@ class ProceduralConn(eqx.Module):
         self.allow_self = bool(allow_self)
         ws = float(weight_std)
         if not (math.isfinite(ws) and ws >= 0):
-            raise ValueError(f"weight_std={weight_std!r} is invalid: must be finite and >= 0. "
+            raise BraindynError(f"weight_std={weight_std!r} is invalid: must be finite and >= 0. "
                              "Fix: pass 0 for homogeneous weights or a positive spread.")
         self.weight_std = ws
         w = jnp.asarray(weight)
         if w.ndim != 0 or not jnp.issubdtype(w.dtype, jnp.floating):
             if w.ndim != 0:
-                raise ValueError(f"weight has shape {w.shape}; expected a scalar. Fix: use "
+                raise BraindynError(f"weight has shape {w.shape}; expected a scalar. Fix: use "
                                  "weight_std for per-synapse spread, or a stored CSR.")
             w = w.astype(jnp.result_type(float))
         self.weight = w

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from .._errors import BraindynError
 from ._checks import (check_positive, check_prob, check_seed, check_size, check_square)
 from .csr import CSR, _build
 
@@ -109,7 +110,7 @@ def fixed_prob(n_pre, n_post, p, *, allow_self=True, seed):
 def _check_degree(name, k, n_cand, other):
     k = check_size(name, k)
     if k > n_cand:
-        raise ValueError(
+        raise BraindynError(
             f"{name}={k} is invalid: it exceeds the {n_cand} available {other} neurons "
             "(synapses are drawn without replacement). Fix: lower the degree, or allow "
             "self connections / enlarge the population.")
@@ -177,7 +178,7 @@ def fixed_total_num(n_pre, n_post, num, *, allow_self=True, seed):
     total = n_pre * per_row
     num = check_size("num", num)
     if num > total:
-        raise ValueError(f"num={num} is invalid: only {total} distinct pairs exist. "
+        raise BraindynError(f"num={num} is invalid: only {total} distinct pairs exist. "
                          "Fix: lower num (synapses are drawn without replacement).")
     flat = np.sort(rng.choice(total, size=num, replace=False)) if num else np.zeros(0, np.int64)
     rows, vals = flat // max(per_row, 1), flat % max(per_row, 1)

@@ -21,7 +21,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from .._errors import BraindynError, check_positive
+from .._errors import BraindynError, check_finite, check_number, check_positive
 
 __all__ = ["FICurve", "fi_curve", "rheobase"]
 
@@ -102,8 +102,17 @@ def fi_curve(model, currents, duration: float = 1000.0, dt: float = 0.1, *, t_di
         Float type (default: JAX's default float).
     """
     _check_single(model, "fi_curve")
-    check_positive("duration", duration, "fi_curve", "ms")
-    check_positive("dt", dt, "fi_curve", "ms")
+    check_positive("duration", check_number("duration", duration, "fi_curve", "ms"), "fi_curve", "ms")
+    check_positive("dt", check_number("dt", dt, "fi_curve", "ms"), "fi_curve", "ms")
+    check_finite("currents", currents, "fi_curve")
+    if np.ndim(currents) > 1:
+        raise BraindynError(f"fi_curve: 'currents' must be a number or a 1-D array, got shape {np.shape(currents)}. "
+                            f"Fix: e.g. currents=np.linspace(0, 40, 21).")
+    if np.size(currents) == 0:
+        raise BraindynError("fi_curve: 'currents' is empty. Fix: pass at least one current.")
+    t_discard = check_number("t_discard", t_discard, "fi_curve", "ms")
+    if dt > duration:
+        raise BraindynError(f"fi_curve: dt={dt} ms is longer than duration={duration} ms. Fix: a shorter dt.")
     if not 0 <= t_discard < duration:
         raise BraindynError(f"fi_curve: t_discard={t_discard} must lie in [0, duration={duration}) ms.")
     n_steps = int(round(duration / dt))
@@ -128,7 +137,13 @@ def rheobase(model, I_low: float, I_high: float, duration: float = 1000.0, dt: f
     The finite duration biases the result upwards where the period diverges at onset
     (saddle-node on invariant circle): by the current whose period equals ``duration``.
     """
-    lo, hi = float(I_low), float(I_high)
+    lo = check_number("I_low", I_low, "rheobase")
+    hi = check_number("I_high", I_high, "rheobase")
+    check_finite("I_low", lo, "rheobase")
+    check_finite("I_high", hi, "rheobase")
+    for name, v, least in (("n_grid", n_grid, 3), ("rounds", rounds, 1), ("min_spikes", min_spikes, 1)):
+        if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < least:
+            raise BraindynError(f"rheobase: {name!r} must be an integer >= {least}, got {v!r}.")
     if not hi > lo:
         raise BraindynError(f"rheobase: need I_high > I_low, got [{lo}, {hi}].")
     for _ in range(rounds):

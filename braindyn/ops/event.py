@@ -52,6 +52,7 @@ import jax.numpy as jnp
 import numpy as np
 from jax import lax
 
+from .._errors import BraindynError
 from ..connect.csr import CSR
 from ..connect.procedural import ProceduralConn
 from . import _ffi
@@ -71,10 +72,10 @@ def _resolve_method(method):
     if method is None:
         method = os.environ.get("BRAINDYN_EVENT_KERNEL", "auto").strip().lower() or "auto"
         if method not in _METHODS:
-            raise ValueError(f"BRAINDYN_EVENT_KERNEL={method!r} is invalid: expected one of "
+            raise BraindynError(f"BRAINDYN_EVENT_KERNEL={method!r} is invalid: expected one of "
                              f"{_METHODS}. Fix: unset it or use 'jax' / 'ffi'.")
     elif method not in _METHODS:
-        raise ValueError(f"method={method!r} is invalid: expected one of {_METHODS}. "
+        raise BraindynError(f"method={method!r} is invalid: expected one of {_METHODS}. "
                          "Fix: use 'auto' unless you need a specific kernel.")
     return method
 
@@ -82,13 +83,13 @@ def _resolve_method(method):
 def _prep_spikes(spikes, n_pre, dtype):
     s = jnp.asarray(spikes)
     if s.ndim != 1 or s.shape[0] != n_pre:
-        raise ValueError(f"spikes has shape {s.shape}; expected ({n_pre},) = (n_pre,). "
+        raise BraindynError(f"spikes has shape {s.shape}; expected ({n_pre},) = (n_pre,). "
                          "Fix: pass one entry per presynaptic neuron (use jax.vmap for "
                          "batches).")
     if s.dtype == jnp.bool_:
         return s
     if not (jnp.issubdtype(s.dtype, jnp.floating) or jnp.issubdtype(s.dtype, jnp.integer)):
-        raise ValueError(f"spikes has dtype {s.dtype}; expected bool or float.")
+        raise BraindynError(f"spikes has dtype {s.dtype}; expected bool or float.")
     return s.astype(dtype)
 
 
@@ -214,7 +215,7 @@ def _csr_matvec(conn: CSR, spikes, weight, method, chunk):
     elif w.shape == (conn.nnz,):
         homo = False
     else:
-        raise ValueError(f"weight has shape {w.shape}; expected a scalar or (nnz,) = "
+        raise BraindynError(f"weight has shape {w.shape}; expected a scalar or (nnz,) = "
                          f"({conn.nnz},). Fix: pass one weight per synapse in CSR order "
                          "(e.g. csr.values_from_dense(W)) or a scalar.")
     s = _prep_spikes(spikes, conn.n_pre, dtype)
@@ -310,7 +311,7 @@ _proc_apply = jax.jit(_proc_primal, static_argnums=(0, 3))
 def _proc_matvec(pc: ProceduralConn, spikes, weight, chunk):
     factor = jnp.asarray(1.0 if weight is None else weight)
     if factor.ndim != 0:
-        raise ValueError(f"weight has shape {factor.shape}; ProceduralConn takes only a "
+        raise BraindynError(f"weight has shape {factor.shape}; ProceduralConn takes only a "
                          "scalar weight factor. Fix: pass a scalar or set it in the conn.")
     dtype = _float_dtype(pc.weight, factor, spikes)
     w = jnp.asarray(pc.weight, dtype)
@@ -351,7 +352,7 @@ def event_matvec(conn, spikes, weight=None, *, method=None, chunk=DEFAULT_CHUNK)
     """
     method = _resolve_method(method)
     if isinstance(chunk, bool) or not isinstance(chunk, int) or chunk < 1:
-        raise ValueError(f"chunk={chunk!r} is invalid: expected an int >= 1. Fix: keep the "
+        raise BraindynError(f"chunk={chunk!r} is invalid: expected an int >= 1. Fix: keep the "
                          f"default {DEFAULT_CHUNK}.")
     if isinstance(conn, CSR):
         return _csr_matvec(conn, spikes, weight, method, chunk)
@@ -360,16 +361,16 @@ def event_matvec(conn, spikes, weight=None, *, method=None, chunk=DEFAULT_CHUNK)
     if isinstance(conn, (jax.Array, np.ndarray)):
         m = jnp.asarray(conn)
         if m.ndim != 2:
-            raise ValueError(f"conn has shape {m.shape}; a dense connectivity must be 2-D "
+            raise BraindynError(f"conn has shape {m.shape}; a dense connectivity must be 2-D "
                              "(n_pre, n_post).")
         w = jnp.asarray(1.0 if weight is None else weight)
         if w.ndim != 0:
-            raise ValueError(f"weight has shape {w.shape}; for a dense matrix pass a scalar "
+            raise BraindynError(f"weight has shape {w.shape}; for a dense matrix pass a scalar "
                              "factor (put per-synapse values in the matrix itself).")
         dtype = _float_dtype(m, w, spikes)
         s = _prep_spikes(spikes, m.shape[0], dtype).astype(dtype)
         return (s @ m.astype(dtype)) * w.astype(dtype)
-    raise TypeError(f"conn of type {type(conn).__name__} is not supported: expected CSR, "
+    raise BraindynError(f"conn of type {type(conn).__name__} is not supported: expected CSR, "
                     "ProceduralConn or a dense (n_pre, n_post) array.")
 
 
@@ -409,7 +410,7 @@ def matvec(conn, x, weight=None, *, rows=None, chunk=DEFAULT_CHUNK):
         elif w.shape == (conn.nnz,):
             homo = False
         else:
-            raise ValueError(f"weight has shape {w.shape}; expected a scalar or (nnz,) = "
+            raise BraindynError(f"weight has shape {w.shape}; expected a scalar or (nnz,) = "
                              f"({conn.nnz},). Fix: pass one weight per synapse in CSR order or a scalar.")
         s = _prep_spikes(x, conn.n_pre, dtype)
         r = _csr_rows(conn.indptr, conn.nnz) if rows is None else rows
@@ -417,7 +418,7 @@ def matvec(conn, x, weight=None, *, rows=None, chunk=DEFAULT_CHUNK):
     if isinstance(conn, ProceduralConn):
         factor = jnp.asarray(1.0 if weight is None else weight)
         if factor.ndim != 0:
-            raise ValueError(f"weight has shape {factor.shape}; ProceduralConn takes only a "
+            raise BraindynError(f"weight has shape {factor.shape}; ProceduralConn takes only a "
                              "scalar weight factor.")
         dtype = _float_dtype(conn.weight, factor, x)
         s = _prep_spikes(x, conn.n_pre, dtype).astype(dtype)

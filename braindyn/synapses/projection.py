@@ -231,7 +231,17 @@ class SynapticProjection(Projection, Parametrized):
             conn = np.asarray(conn) if not isinstance(conn, jax.Array) else conn
             if conn.ndim != 2:
                 raise BraindynError(f"{_OWNER}: a dense conn must be 2-D (n_pre, n_post), got shape {conn.shape}.")
+            if not np.issubdtype(np.asarray(conn).dtype, np.number) or np.iscomplexobj(conn):
+                raise BraindynError(f"{_OWNER}: a dense conn must hold real numbers, got dtype "
+                                    f"{np.asarray(conn).dtype}. Fix: a 0/1 mask or a matrix of weights.")
+            if not isinstance(conn, jax.core.Tracer) and not np.all(np.isfinite(np.asarray(conn, float))):
+                bad = tuple(int(i) for i in np.argwhere(~np.isfinite(np.asarray(conn, float)))[0])
+                raise BraindynError(f"{_OWNER}: the dense conn holds a non-finite weight "
+                                    f"({np.asarray(conn)[bad].item()!r} at (pre, post) = {bad}). Fix: pass finite "
+                                    f"weights (0 for no synapse).")
             conn = jnp.asarray(conn, default_float())
+        elif self.kind == "csr":
+            conn.validate()  # a CSR built with validate=False is checked once here, before any kernel sees it
         self.conn = conn
         self.pre_range = self._check_range(pre_range)
         self.weight = self._check_weight(weight)
@@ -333,6 +343,10 @@ class SynapticProjection(Projection, Parametrized):
         D = int(steps.max(initial=0))
         self.het_delay = max(D, 1)
         L = self.het_delay + 1
+        if L * csr.n_post >= 2**31:
+            raise BraindynError(f"{_OWNER}: per-synapse delays of up to {D} steps over {csr.n_post} postsynaptic "
+                                f"neurons need a delay buffer of {L * csr.n_post} entries, over the int32 index "
+                                f"limit. Fix: shorter delays, a coarser dt, or a scalar delay.")
         idx = steps.astype(np.int64) * csr.n_post + np.asarray(csr.indices, np.int64)
         self.conn_delayed = CSR(np.asarray(csr.indptr), idx.astype(np.int32), csr.n_pre, L * csr.n_post,
                                 max_row=csr.max_row, validate=False)
