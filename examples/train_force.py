@@ -29,8 +29,9 @@ from braindyn.train import LMS, force_network, nrmse, sum_of_sines
 def force_run(n=300, T_train=10000.0, T_test=4000.0, period=240.0, dt=0.5, seed=0, rule=None):
     """One run with learning then without; returns (ts, z, target, T_train, period)."""
     net = force_network(n, g=1.5, seed=seed, rule=rule)
-    target = lambda t: jnp.where(t < T_train, sum_of_sines(t + 2 * dt, period), jnp.nan)  # noqa: E731
-    res = bd.run(net, T_train + T_test, dt=dt, inputs={"target": target}, record="pop.Z.z")
+    # the teacher, two steps ahead (the readout lags by two steps), switched off after T_train
+    teacher = {"value": lambda t: sum_of_sines(t + 2 * dt, period), "on": lambda t: 1.0 * (t < T_train)}
+    res = bd.run(net, T_train + T_test, dt=dt, inputs={"target": teacher}, record="pop.Z.z")
     ts = np.asarray(res.ts)
     return ts, np.asarray(res["pop.Z.z"])[:, 0], np.asarray(sum_of_sines(ts, period)), T_train, period
 

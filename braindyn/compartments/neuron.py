@@ -59,7 +59,7 @@ from ..integrators.exp import exprel
 from ..neurons.channels import Channel
 from ..params import default_float, param
 from ..surrogate import Sigmoid, Surrogate
-from .morphology import Morphology
+from .morphology import Morphology, Section
 from .solve import tree_solve
 
 __all__ = ["CompartmentalNeuron"]
@@ -172,6 +172,15 @@ class CompartmentalNeuron(Dynamics):
     n: int = eqx.field(static=True)
     scheme: str = eqx.field(static=True)
     spike_fn: Surrogate
+
+    @classmethod
+    def example(cls) -> "CompartmentalNeuron":
+        """A small cell for the component harness: an HH soma and a passive 3-compartment dendrite."""
+        from ..neurons import channels as ch
+
+        m = Morphology([Section("soma", 20.0, 20.0), Section("dend", 100.0, 1.0, "soma", 1.0, 3)])
+        return cls(m, {"soma": {"Na": ch.INa_HH(), "K": ch.IK_HH(), "L": ch.Leak(g=0.3, E=-54.3)},
+                       "dend": {"L": ch.Leak(g=0.1, E=-65.0)}}, V_init=-65.0)
 
     def __init__(self, morphology: Morphology, channels: dict, *, cm=1.0, Ra=35.4, V_init=-65.0,
                  sites: Optional[dict] = None, spike_site=None, V_th=0.0, n: int = 1,

@@ -95,6 +95,11 @@ class RateRNN(ODEModel):
                     f"Fix: build the network with RateRNN.init(key, n=..., n_in=..., n_out=...).")
 
     @classmethod
+    def example(cls) -> "RateRNN":
+        """A small network (4 units, 2 inputs, 1 output) for the component harness."""
+        return cls.init(jax.random.PRNGKey(0), 4, 2, 1)
+
+    @classmethod
     def init(cls, key, n: int, n_in: int, n_out: int, *, g: float = 0.9, **kw) -> "RateRNN":
         r"""Random weights: :math:`W_{rec} \sim \mathcal N(0, g^2/n)` (gain ``g``),
         :math:`W_{in} \sim \mathcal N(0, 1/n_{in})`, :math:`W_{out} \sim \mathcal N(0, 1/n)`,
@@ -125,11 +130,13 @@ class RateRNN(ODEModel):
 
     def vector_field(self, t, y, args):
         u = jnp.asarray(args.get("u", jnp.zeros(self.n_in)))
+        u = jnp.broadcast_to(u, (self.n_in,)) if u.ndim == 0 else u
         return {"x": (-y["x"] + self.drive(y["x"], u)) / self.tau}
 
     def step(self, state, inputs, t, dt, key=None):
         u = inputs.get("u") if isinstance(inputs, dict) else inputs
         u = jnp.zeros(self.n_in, state["x"].dtype) if u is None else jnp.asarray(u, state["x"].dtype)
+        u = jnp.broadcast_to(u, u.shape[:-1] + (self.n_in,) if u.ndim else (self.n_in,))  # a scalar drives every input
         x = state["x"]
         alpha = jnp.asarray(dt, x.dtype) / self.tau
         x_new = (1.0 - alpha) * x + alpha * self.drive(x, u)

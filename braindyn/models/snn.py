@@ -83,6 +83,11 @@ class LIFClassifier(Dynamics):
                                     f"{None if v is None else tuple(np.shape(v))}. Fix: use LIFClassifier.init.")
 
     @classmethod
+    def example(cls) -> "LIFClassifier":
+        """A small classifier (3 inputs, 4 hidden, 2 outputs) for the component harness."""
+        return cls.init(jax.random.PRNGKey(0), 3, 4, 2)
+
+    @classmethod
     def init(cls, key, n_in: int, n_hidden: int, n_out: int, *, tau: float = 10.0, tau_out: float = 10.0,
              scale: float = 5.0, width: float = 0.5) -> "LIFClassifier":
         r"""Random weights :math:`W_1 \sim \mathcal N(0, s^2/n_{in})`, :math:`W_2 \sim \mathcal N(0, s^2/n_h)`
@@ -100,7 +105,9 @@ class LIFClassifier(Dynamics):
     def step(self, state, inputs, t, dt, key=None):
         s_in = inputs.get("u", inputs.get("s")) if isinstance(inputs, dict) else inputs
         dtype = state["h"]["V"].dtype
-        h, _ = self.hidden.step(state["h"], {"I": self.W1.astype(dtype) @ jnp.asarray(s_in, dtype)}, t, dt)
+        s_in = jnp.asarray(s_in, dtype)
+        s_in = jnp.broadcast_to(s_in, (self.W1.shape[1],)) if s_in.ndim == 0 else s_in  # a scalar drives every input
+        h, _ = self.hidden.step(state["h"], {"I": self.W1.astype(dtype) @ s_in}, t, dt)
         o, _ = self.output.step(state["o"], {"I": self.W2.astype(dtype) @ h["spike"]}, t, dt)
         return {"h": h, "o": o}, {"V": o["V"], "spike": o["spike"]}
 
@@ -144,6 +151,11 @@ class AdaptiveRSNN(Dynamics):
                                     f"{None if v is None else tuple(np.shape(v))}. Fix: use AdaptiveRSNN.init.")
 
     @classmethod
+    def example(cls) -> "AdaptiveRSNN":
+        """A small network (2 inputs, 4 neurons, 1 output) for the component harness."""
+        return cls.init(jax.random.PRNGKey(0), 2, 4, 1)
+
+    @classmethod
     def init(cls, key, n_in: int, n: int, n_out: int, *, frac_adaptive: float = 0.5, tau: float = 20.0,
              tau_a: float = 1000.0, beta: float = 0.05, tau_out: float = 20.0, scale_in: float = 1.0,
              scale_rec: float = 0.5, width: float = 0.5, detach_reset: bool = True) -> "AdaptiveRSNN":
@@ -172,10 +184,12 @@ class AdaptiveRSNN(Dynamics):
         s = state["neurons"]
         dtype = s["V"].dtype
         W_rec = self.W_rec.astype(dtype) * (1.0 - jnp.eye(self.neurons.n, dtype=dtype))
-        I = self.W_in.astype(dtype) @ jnp.asarray(u, dtype) + W_rec @ s["spike"]
+        u = jnp.asarray(u, dtype)
+        u = jnp.broadcast_to(u, (self.W_in.shape[1],)) if u.ndim == 0 else u  # a scalar drives every input
+        I = self.W_in.astype(dtype) @ u + W_rec @ s["spike"]
         s_new, _ = self.neurons.step(s, {"I": I}, t, dt)
         decay = jnp.exp(-jnp.asarray(dt, dtype) / self.tau_out)
-        y = decay * state["y"] + s_new["spike"]
+        y = (decay * state["y"] + s_new["spike"]).astype(dtype)
         z = self.W_out.astype(dtype) @ y + self.b_out.astype(dtype)
         return {"neurons": s_new, "y": y}, {"z": z, "spike": s_new["spike"]}
 

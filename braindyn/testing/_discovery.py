@@ -15,7 +15,8 @@ import numpy as np
 #: The kinds of components, in the order :func:`discover` lists them.
 KINDS = ("dynamics", "projection", "synapse", "output", "learning_rule", "short_term_plasticity", "input",
          "builder")
-_SKIP_MODULES = ("braindyn.gallery", "braindyn.cli", "braindyn.plot", "braindyn.testing")
+# braindyn.distributed: its classes wrap populations for shard_map (tested by tests/test_shard.py)
+_SKIP_MODULES = ("braindyn.gallery", "braindyn.cli", "braindyn.plot", "braindyn.testing", "braindyn.distributed")
 
 
 class HarnessError(AssertionError):

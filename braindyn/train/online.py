@@ -11,9 +11,11 @@ weights before the update,
 .. math:: e = \hat y - f, \qquad \hat y_i = \sum_j w_{ji}\, r_j
 
 (:math:`r` = the presynaptic signal ``pre`` after the step); with ``factor_is="error"`` the
-factor *is* :math:`e` (computed elsewhere, e.g. by another population). A teacher value of
-``NaN`` means "no teacher now": the rule leaves its state and the weights unchanged, so one run
-can hold a training phase and a test phase (``target = f(t) if t < T else nan``).
+factor *is* :math:`e` (computed elsewhere, e.g. by another population). The teacher may carry a
+switch: a factor ``{"value": f, "on": g}`` teaches only while :math:`g > 1/2` (otherwise the rule
+leaves its state and the weights unchanged), so one run holds a training phase and a test
+phase (``inputs={"target": {"value": f, "on": lambda t: 1.0 * (t < T)}}``; run inputs must be
+finite). A teacher value of ``NaN`` coming from a population also means "no teacher now".
 
 LMS (Widrow--Hoff), with learning rate :math:`\eta` per update:
 
@@ -70,8 +72,17 @@ def _teacher(rule, w, pre, factor, layout):
         raise BraindynError(f"{type(rule).__name__} needs a teacher as its third factor. Fix: "
                             f"SynapticProjection(..., plasticity={type(rule).__name__}(...), factor='target') in a "
                             f"Network(..., signals=('target',)) run with inputs={{'target': f}}.")
+    on = True
+    if isinstance(factor, dict):
+        if "value" not in factor:
+            raise BraindynError(f"{type(rule).__name__}: a teacher given as a dict needs the key 'value' (and "
+                                f"optionally 'on', the switch), got keys {sorted(factor)}. Fix: "
+                                f"inputs={{'target': {{'value': f, 'on': g}}}}.")
+        on = jnp.asarray(factor.get("on", 1.0)) > 0.5
+        factor = factor["value"]
     f = jnp.broadcast_to(jnp.asarray(factor, w.dtype), (layout.n_post,))
-    valid = jnp.all(jnp.isfinite(f))
+    valid = jnp.all(jnp.isfinite(f)) & jnp.all(on)
+    f = jnp.where(jnp.isfinite(f), f, 0.0)
     if rule.factor_is == "error":
         e = f
     else:
