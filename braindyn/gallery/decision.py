@@ -83,6 +83,48 @@ def _r(x, d):
     return None if x is None else round(x, d)
 
 
+def choice_figures(st, cohs, n, psychometric) -> dict:
+    """The JSON figures of per-coherence statistics ``st`` (from :func:`_stats`): scalars for one
+    coherence, lists (with ``p_correct``) in the psychometric mode."""
+    names = ("p_choice_A", "mean_rt_ms", "rt_se_ms", "p_undecided", "rate_winner_hz", "rate_loser_hz")
+    digits = (4, 2, 2, 4, 3, 3)
+    if psychometric:
+        figs = {"coherences": cohs, "trials": n, "p_correct": [_r(q["p_correct"], 4) for q in st],
+                "p_correct_se": [_r(q["p_correct_se"], 4) for q in st]}
+        figs.update({k: [_r(q[k], dg) for q in st] for k, dg in zip(names, digits)})
+    else:
+        figs = {"coherence": cohs[0], "trials": n}
+        figs.update({k: _r(st[0][k], dg) for k, dg in zip(names, digits)})
+    return figs
+
+
+def decision_axes(report, params, title_prefix=""):
+    """A figure for a decision entry: the trace axes (returned for the caller to draw on) and, in
+    the psychometric mode, the psychometric and chronometric panels; titled with the example
+    coherence's choice probability and mean RT."""
+    import matplotlib.pyplot as plt
+
+    from ..plot.network import psychometric
+
+    d, f = report.data, report.figures
+    psy = bool(params["psychometric"])
+    fig = plt.figure(figsize=(12 if psy else 6, 3.6), layout="constrained")
+    axs = fig.subplots(1, 3 if psy else 1, squeeze=False)[0]
+    ax = axs[0]
+    ax.axhline(params["threshold"], color="k", ls=":", lw=0.8)
+    ax.set_xlabel("t (ms)")
+    st = d["stats"]
+    q = st[0] if not psy else st[int(np.argmin(np.abs(np.asarray(f["coherences"]) - d["c_example"])))]
+    rt = "-" if q["mean_rt_ms"] is None else f"{q['mean_rt_ms']:.0f}"
+    ax.set_title(f"{title_prefix}c = {d['c_example']:g} %: P(A) {q['p_choice_A']:.2f}, RT {rt} ms", fontsize=9)
+    if psy:
+        rts = [np.nan if s["mean_rt_ms"] is None else s["mean_rt_ms"] for s in st]
+        rte = [np.nan if s["rt_se_ms"] is None else s["rt_se_ms"] for s in st]
+        psychometric(np.asarray(f["coherences"]), f["p_correct"], reaction_time=rts, accuracy_err=f["p_correct_se"],
+                     rt_err=rte, axes=list(axs[1:]), label=f"{f['trials']} trials / coherence")
+    return fig, ax
+
+
 def _decision_rate(p):
     key = jax.random.PRNGKey(int(p["seed"]))
     c0 = float(p["coherence"])
@@ -103,16 +145,7 @@ def _decision_rate(p):
     batch_s = time.perf_counter() - t0
     ch, rt, un, r1e, r2e = (np.asarray(x).reshape(len(cohs), n) for x in out[:5])
     st = [_stats(ch[i], rt[i], un[i], r1e[i], r2e[i], c) for i, c in enumerate(cohs)]
-    names = ("p_choice_A", "mean_rt_ms", "rt_se_ms", "p_undecided", "rate_winner_hz", "rate_loser_hz")
-    digits = (4, 2, 2, 4, 3, 3)
-    if p["psychometric"]:
-        figs = {"coherences": cohs, "trials": n,
-                "p_correct": [_r(q["p_correct"], 4) for q in st],
-                "p_correct_se": [_r(q["p_correct_se"], 4) for q in st]}
-        figs.update({k: [_r(q[k], dg) for q in st] for k, dg in zip(names, digits)})
-    else:
-        figs = {"coherence": c0, "trials": n}
-        figs.update({k: _r(st[0][k], dg) for k, dg in zip(names, digits)})
+    figs = choice_figures(st, cohs, n, p["psychometric"])
     figs.update({"batch_trials": len(cohs) * n, "batch_s": round(batch_s, 3)})
     data = {"ts": ts, "r1": np.asarray(out[5]), "r2": np.asarray(out[6]), "c_example": cohs[i_ex],
             "choice": ch[i_ex, :_N_EXAMPLES], "stats": st}
@@ -120,33 +153,14 @@ def _decision_rate(p):
 
 
 def _plot_decision(report, params):
-    import matplotlib.pyplot as plt
-
-    from ..plot.network import psychometric
-
-    d, f = report.data, report.figures
-    psy = bool(params["psychometric"])
-    fig = plt.figure(figsize=(12 if psy else 6, 3.6), layout="constrained")
-    axs = fig.subplots(1, 3 if psy else 1, squeeze=False)[0]
-    ax = axs[0]
+    d = report.data
+    fig, ax = decision_axes(report, params)
     for i in range(len(d["r1"])):
         ax.plot(d["ts"], d["r1"][i], color="C0", lw=0.6, alpha=0.7, label="A" if i == 0 else None)
         ax.plot(d["ts"], d["r2"][i], color="C3", lw=0.6, alpha=0.7, label="B" if i == 0 else None)
-    ax.axhline(params["threshold"], color="k", ls=":", lw=0.8)
     ax.axvspan(params["t_on"], params["t_on"] + params["t_stim"], color="0.9", zorder=-1)
-    ax.set_xlabel("t (ms)")
     ax.set_ylabel("rate H(x) (Hz)")
     ax.legend(fontsize=8)
-    q = d["stats"][0] if not psy else d["stats"][int(np.argmin(np.abs(np.asarray(f["coherences"]) - d["c_example"])))]
-    rt = "-" if q["mean_rt_ms"] is None else f"{q['mean_rt_ms']:.0f}"
-    ax.set_title(f"c = {d['c_example']:g} %: P(A) {q['p_choice_A']:.2f}, RT {rt} ms", fontsize=9)
-    if psy:
-        st = d["stats"]
-        c = np.asarray(f["coherences"])
-        rt = [np.nan if q["mean_rt_ms"] is None else q["mean_rt_ms"] for q in st]
-        rte = [np.nan if q["rt_se_ms"] is None else q["rt_se_ms"] for q in st]
-        psychometric(c, f["p_correct"], reaction_time=rt, accuracy_err=f["p_correct_se"], rt_err=rte,
-                     axes=list(axs[1:]), label=f"{f['trials']} trials / coherence")
     return fig
 
 

@@ -33,7 +33,7 @@ from .. import run as _run
 from ..models.decision import decide
 from ..models.decision_spiking import population_sizes, trial_batch, wang2002, window_rates
 from . import Entry, Report
-from .decision import _r, _stats
+from .decision import _stats, choice_figures, decision_axes
 
 _N_EXAMPLES = 4
 _TRANSIENT = 200.0  # ms from the initial state (V = -70 mV everywhere) to the spontaneous state
@@ -88,18 +88,9 @@ def _decision_spiking(p):
     span = (len(cohs) * n * t_on + float(p["warmup"]) - _TRANSIENT) / 1000.0
     n_e = sizes["A"] + sizes["B"] + sizes["N"]
     spont = [(cnt["A"] + cnt["B"] + cnt["N"]) / (n_e * span), cnt["I"] / (sizes["I"] * span)]
-    names = ("p_choice_A", "mean_rt_ms", "rt_se_ms", "p_undecided", "rate_winner_hz", "rate_loser_hz")
-    digits = (4, 2, 2, 4, 3, 3)
-    inh = [float(rI[i].mean()) for i in range(len(cohs))]
-    if p["psychometric"]:
-        figs = {"coherences": cohs, "trials": n, "p_correct": [_r(q["p_correct"], 4) for q in st],
-                "p_correct_se": [_r(q["p_correct_se"], 4) for q in st]}
-        figs.update({k: [_r(q[k], dg) for q in st] for k, dg in zip(names, digits)})
-        figs["rate_inh_hz"] = [round(x, 3) for x in inh]
-    else:
-        figs = {"coherence": cohs[0], "trials": n}
-        figs.update({k: _r(st[0][k], dg) for k, dg in zip(names, digits)})
-        figs["rate_inh_hz"] = round(inh[0], 3)
+    inh = [round(float(rI[i].mean()), 3) for i in range(len(cohs))]
+    figs = choice_figures(st, cohs, n, p["psychometric"])
+    figs["rate_inh_hz"] = inh if p["psychometric"] else inh[0]
     figs.update({"rate_spont_hz": [round(x, 3) for x in spont], "n_neurons": sum(sizes.values()),
                  "batch_trials": len(cohs) * n, "batch_s": round(batch_s, 3)})
     i_ex = int(np.argmin(np.abs(np.asarray(cohs) - float(p["coherence"]))))
@@ -110,34 +101,15 @@ def _decision_spiking(p):
 
 
 def _plot(report, params):
-    import matplotlib.pyplot as plt
-
-    from ..plot.network import psychometric
-
-    d, f = report.data, report.figures
-    psy = bool(params["psychometric"])
-    fig = plt.figure(figsize=(12 if psy else 6, 3.6), layout="constrained")
-    axs = fig.subplots(1, 3 if psy else 1, squeeze=False)[0]
-    ax = axs[0]
+    d = report.data
+    fig, ax = decision_axes(report, params, "Wang 2002, ")
     for i in range(len(d["rA"])):
         ax.plot(d["ts"], d["rA"][i], color="C0", lw=0.7, label="A" if i == 0 else None)
         ax.plot(d["ts"], d["rB"][i], color="C3", lw=0.7, label="B" if i == 0 else None)
         ax.plot(d["ts"], d["rI"][i], color="0.5", lw=0.5, label="I" if i == 0 else None)
-    ax.axhline(params["threshold"], color="k", ls=":", lw=0.8)
-    t_on = params["t_on"]
-    ax.axvspan(t_on, d["ts"][-1], color="0.92", zorder=-1)
-    ax.set_xlabel("t (ms)")
+    ax.axvspan(params["t_on"], d["ts"][-1], color="0.92", zorder=-1)
     ax.set_ylabel("population rate, 50 ms window (Hz)")
     ax.legend(fontsize=8)
-    q = d["stats"][0] if not psy else d["stats"][int(np.argmin(np.abs(np.asarray(f["coherences"]) - d["c_example"])))]
-    rt = "-" if q["mean_rt_ms"] is None else f"{q['mean_rt_ms']:.0f}"
-    ax.set_title(f"Wang 2002, c = {d['c_example']:g} %: P(A) {q['p_choice_A']:.2f}, RT {rt} ms", fontsize=9)
-    if psy:
-        st = d["stats"]
-        rts = [np.nan if s["mean_rt_ms"] is None else s["mean_rt_ms"] for s in st]
-        rte = [np.nan if s["rt_se_ms"] is None else s["rt_se_ms"] for s in st]
-        psychometric(np.asarray(f["coherences"]), f["p_correct"], reaction_time=rts, accuracy_err=f["p_correct_se"],
-                     rt_err=rte, axes=list(axs[1:]), label=f"{f['trials']} trials / coherence")
     return fig
 
 
