@@ -6,6 +6,7 @@ import dataclasses
 import functools
 import inspect
 import logging
+import warnings
 from typing import Optional, Sequence
 
 import equinox as eqx
@@ -13,6 +14,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from .._errors import UnitWarning
 from ._discovery import Component, HarnessError, examples
 from ._hosts import STEP_PARAMS, Case, _follow, _label, _param_paths, _setter, _smooth, _sweep_values, case_for
 
@@ -75,8 +77,10 @@ def _run(case, system, dtype, chunk, key=3):
     from ..run import run
 
     model, inputs = system
-    res = run(model, round(case.n_steps * case.dt, 12), case.dt, inputs=inputs, state0=case.state0(model, dtype),
-              key=key, chunk_steps=chunk, progress=False)
+    with warnings.catch_warnings():  # the host runs are short on purpose (a few steps), not a unit slip
+        warnings.simplefilter("ignore", UnitWarning)
+        res = run(model, round(case.n_steps * case.dt, 12), case.dt, inputs=inputs,
+                  state0=case.state0(model, dtype), key=key, chunk_steps=chunk, progress=False)
     recs = {k: (v.packed if hasattr(v, "packed") else v) for k, v in res.records.items()}
     return recs, res.run_state.state, res.run_state.input_states
 
