@@ -17,28 +17,12 @@ import math
 import sys
 import warnings
 
-import numpy as np
+from ._json import jsonable
 
 __all__ = ["main"]
 
 
-def _jsonable(x):
-    if isinstance(x, dict):
-        return {str(k): _jsonable(v) for k, v in x.items()}
-    if isinstance(x, (list, tuple)):
-        return [_jsonable(v) for v in x]
-    if isinstance(x, np.ndarray):
-        return _jsonable(x.tolist())
-    if isinstance(x, (np.bool_, bool)):
-        return bool(x)
-    if isinstance(x, (np.integer,)):
-        return int(x)
-    if isinstance(x, (np.floating, float)):
-        v = float(x)
-        return v if math.isfinite(v) else None
-    if hasattr(x, "item") and getattr(x, "ndim", 1) == 0:
-        return _jsonable(x.item())
-    return x
+_jsonable = jsonable  # one implementation: braindyn._json
 
 
 def _short(v):

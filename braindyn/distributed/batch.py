@@ -34,6 +34,7 @@ from typing import Any, Callable, Optional, Sequence
 import numpy as np
 
 from .._errors import BraindynError
+from .._json import jsonable
 
 __all__ = ["run_batch", "load_batch"]
 
@@ -46,16 +47,7 @@ def _require_dask():
                             "pip install 'braindyn[cluster]' (or pip install 'dask[distributed]').") from e
 
 
-def _jsonable(x):
-    if isinstance(x, dict):
-        return {str(k): _jsonable(v) for k, v in x.items()}
-    if isinstance(x, (list, tuple)):
-        return [_jsonable(v) for v in x]
-    if isinstance(x, np.ndarray):
-        return x.tolist()
-    if isinstance(x, np.generic):
-        return x.item()
-    return x
+_jsonable = jsonable  # one implementation: braindyn._json
 
 
 def run_batch(task: Callable[[Any], dict], items: Sequence, *, client=None, store: Optional[str] = None,
