@@ -97,6 +97,13 @@ def _locate_nonfinite(model, state, istates, key, t0, step_bad, inputs, dt):
     flat, _ = jax.tree_util.tree_flatten_with_path(new)
     old_flat = dict((jax.tree_util.keystr(p), v) for p, v in jax.tree_util.tree_flatten_with_path(state)[0])
     del start
+    # a non-finite input is the cause, whatever the state shows (a reset may hide it, or turn it into NaN)
+    for path, v in jax.tree_util.tree_flatten_with_path(vals)[0]:
+        v = np.asarray(v)
+        if v.dtype.kind == "f" and not np.all(np.isfinite(v)):
+            name = ".".join(str(getattr(p, "key", getattr(p, "idx", p))) for p in path) or "I"
+            idx = tuple(int(i) for i in np.argwhere(~np.isfinite(v))[0]) if v.ndim else ()
+            return f"input {name}", idx, float(v[idx]), float("nan")
     for path, v in flat:
         v = np.asarray(v)
         if v.dtype.kind == "f" and not np.all(np.isfinite(v)):
@@ -104,13 +111,6 @@ def _locate_nonfinite(model, state, istates, key, t0, step_bad, inputs, dt):
             idx = tuple(int(i) for i in np.argwhere(~np.isfinite(v))[0])
             before = np.asarray(old_flat.get(jax.tree_util.keystr(path), np.full_like(v, np.nan)))
             return name, idx, float(v[idx]), float(before[idx]) if before.shape == v.shape else float("nan")
-    # the state stayed finite (a reset clipped the overshoot): a non-finite input is the cause
-    for path, v in jax.tree_util.tree_flatten_with_path(vals)[0]:
-        v = np.asarray(v)
-        if v.dtype.kind == "f" and not np.all(np.isfinite(v)):
-            name = ".".join(str(getattr(p, "key", getattr(p, "idx", p))) for p in path) or "I"
-            idx = tuple(int(i) for i in np.argwhere(~np.isfinite(v))[0]) if v.ndim else ()
-            return f"input {name}", idx, float(v[idx]), float("nan")
     return "?", (), float("nan"), float("nan")
 
 

@@ -387,7 +387,12 @@ class SpikingNeuron(ODEModel):
         spike = jnp.where(ref, jnp.zeros_like(spike), spike)
         # The reset sees the spike without its surrogate gradient by default (Zenke & Vogels 2021):
         # through the reset the gradient would be multiplied at every spike and explode.
+        pre = y_new[self.spike_var]
         y_new = self.reset(y_new, jax.lax.stop_gradient(spike) if self.detach_reset else spike)
+        # A non-finite value before the reset (an overflowing stage, an absurd drive) must reach
+        # the divergence check even where the reset or a clip would replace it by a finite value.
+        y_new = dict(y_new)
+        y_new[self.spike_var] = jnp.where(jnp.isfinite(pre), y_new[self.spike_var], jnp.nan)
         new = dict(state)
         new.update({k: v.astype(state[k].dtype) for k, v in y_new.items()})
         new["spike"] = spike
@@ -397,5 +402,9 @@ class SpikingNeuron(ODEModel):
     @staticmethod
     def reset_to(x, value, spike):
         """``x`` where no spike, ``value`` where ``spike`` = 1, written so that the surrogate
-        gradient flows through the spike: :math:`x + s\\,(v - x)`."""
-        return x + spike * (value - x)
+        gradient flows through the spike: :math:`(1 - s)\\,x + s\\,v`.
+
+        Exact for :math:`s \\in \\{0, 1\\}` whatever the size of ``x`` (the form
+        :math:`x + s\\,(v - x)` would lose ``v`` to cancellation after a large overshoot), and a
+        non-finite ``x`` at a spike gives NaN, so the divergence check sees it."""
+        return (1 - spike) * x + spike * value

@@ -155,6 +155,30 @@ def test_infinite_input_during_the_run_trips_the_divergence_check():
     assert err.value.step == 50 and err.value.result.n_steps == 50
 
 
+@pytest.mark.parametrize("model", [LIF, ExpIF, QIF, bd.neurons.Izhikevich])
+def test_huge_finite_input_resets_exactly(model):
+    """A drive of 1e10 makes the neuron fire at the maximal rate: a spike in the first step after
+    each refractory period of n_ref steps (the model's own answer), and the reset value exact
+    (the old x + s (v - x) lost v to cancellation: a LIF was reset to 0 instead of -5 mV)."""
+    m = model(n=2, t_ref=1.0)
+    r = bd.run(m, 10.0, inputs={"I": 1e10}, record=["V", "spike"])
+    v_reset = m.c if model is bd.neurons.Izhikevich else m.V_reset
+    n_ref = int(round(1.0 / 0.1))                       # "book" rule: floor(t_ref/dt) steps
+    sp = np.asarray(r["spike"].dense())[:, 0]
+    assert list(np.flatnonzero(sp)) == list(range(0, 100, n_ref + 1))
+    np.testing.assert_array_equal(np.asarray(r["V"])[sp > 0], np.float32(v_reset))
+
+
+@pytest.mark.parametrize("model", [QIF, bd.neurons.Izhikevich])
+def test_overflow_before_the_reset_trips_the_divergence_check(model):
+    # an RK4 stage at V ~ drive * dt squares past the float range (1e10 in float32, 1e160 in
+    # float64); the reset (or QIF's clip at V_th) used to hide the overflow
+    big = 1e160 if jax.config.jax_enable_x64 else 1e10
+    with pytest.raises(bd.SimulationDiverged, match=r"variable 'V' became nan at step 0") as err:
+        bd.run(model(n=2, method="rk4"), 5.0, inputs={"I": big}, record="V")
+    assert err.value.result.n_steps == 0
+
+
 def test_divergence_result_describes_one_point():
     """After a divergence the partial result's state, n_steps, t_end and records agree, and
     equal an uninterrupted run of the same steps."""
@@ -203,10 +227,10 @@ def test_memory_estimate_matches_the_records_and_refuses_what_does_not_fit(raste
         bd.run(m, 100.0, record=["V", "spike"], memory_limit=10_000, **kw)
 
 
-def test_same_seed_same_bits_across_chunks_and_resume():
-    """The determinism contract: chunk sizes and resumes do not change a single bit. (Unroll
-    factors may change the last bits where the CPU contracts multiply-adds (FMA) differently in
-    the unrolled loop body: documented in run's docstring, not asserted.)"""
+def test_same_seed_same_bits_across_chunks_unroll_and_resume():
+    """The determinism contract: chunk sizes, unroll factors and resumes do not change a single
+    bit. (Unroll factors used to change the last bits, ~1e-14 in float64, on CPUs with FMA: XLA
+    fused the unrolled steps differently.)"""
     m = LIF(n=4, noise={"V": 1.5})
     kw = dict(inputs=bd.inputs.ou(20.0, 3.0, 5.0, n=4), record=["V", "spike"], key=11)
     ref = bd.run(m, 20.0, **kw)
@@ -214,6 +238,9 @@ def test_same_seed_same_bits_across_chunks_and_resume():
     other = bd.run(m, 20.0, chunk_steps=50, **kw)
     np.testing.assert_array_equal(np.asarray(other["V"]), np.asarray(ref["V"]))
     np.testing.assert_array_equal(np.asarray(other["spike"]), np.asarray(ref["spike"]))
+    for unroll in (2, 3):
+        u = bd.run(m, 20.0, unroll=unroll, chunk_steps=60, **kw)
+        np.testing.assert_array_equal(np.asarray(u["V"]), np.asarray(ref["V"]))
     # and a run resumed twice from its run state
     rest = {k: v for k, v in kw.items() if k != "key"}
     a = bd.run(m, 5.0, **kw)
