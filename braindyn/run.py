@@ -277,7 +277,10 @@ def simulate(model, state, n_steps: int, dt: float, *, inputs=None, input_states
     pack : bool
         Record spikes as booleans, bit-packed (what :func:`run` does; no gradient).
     unroll : int
-        Steps unrolled per loop iteration (``lax.scan``'s ``unroll``).
+        Steps per loop iteration of the compiled scan. Every step stays its own compiled
+        computation, so the result is bit-identical for every ``unroll`` (without that, XLA fuses
+        the unrolled steps differently and on a CPU with FMA the last bits change); it only
+        saves loop overhead.
     check_inputs : bool
         Check ``state`` and the input names against the model (trace time only; ``run`` checks
         once per run and turns this off for its chunks).
@@ -322,6 +325,15 @@ def simulate(model, state, n_steps: int, dt: float, *, inputs=None, input_states
             ok = _all_finite(vals) if check_finite == "inputs" else _all_finite(s) & _all_finite(vals)
             bad = jnp.where((bad < 0) & ~ok, jnp.asarray(i, jnp.int32), bad)
         return (s, istates, bad), None
+
+    if unroll > 1:
+        # Each unrolled copy of the step in a conditional of its own (always taken, never folded
+        # away): XLA then fuses, and contracts multiply-adds into FMAs, as in the rolled loop, and
+        # the bits do not depend on ``unroll`` (fused across copies they differed in the last bits).
+        _one = one_step
+
+        def one_step(carry, i):
+            return jax.lax.cond(i >= 0, _one, _one, carry, i)
 
     count_labels = recorder.spike_labels(state) if record_every > 1 else ()
     ctype = jnp.dtype(count_dtype(record_every)) if pack else None
@@ -556,9 +568,9 @@ def run(model, duration: float, dt: float = 0.1, *, inputs=None, state0=None, re
     random keys are functions of the global integer step, and every chunk runs the same
     compiled step), in this process or another on the same platform. A compiled run and an
     eager loop over ``model.step`` draw the same random numbers but need not agree to the last
-    bit (XLA fuses multiply-adds differently). ``unroll`` changes the compiled loop body: on a
-    CPU with FMA, a noisy model may differ from ``unroll=1`` in the last bits (~1e-14 relative
-    in float64); keep ``unroll`` fixed between runs that must match bit for bit.
+    bit (XLA fuses multiply-adds differently). ``unroll`` does not change the bits either: each
+    unrolled step is compiled as its own computation (a conditional that is always taken), so
+    XLA fuses, and contracts into FMAs, exactly as for ``unroll=1``.
 
     **Long runs.** ``store="out.zarr"`` streams records chunk by chunk to a Zarr v3 store
     (:mod:`braindyn.store`): memory stays bounded by one chunk, and the result reads the
