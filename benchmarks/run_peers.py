@@ -47,6 +47,8 @@ PEERS = {
     "brian2-cpp-2t": ("b2", "brian2_{m}.py", ["--mode", "cpp"], dict(B2_THREADS="2", **PASSIVE)),
     "brian2-cython": ("b2", "brian2_{m}.py", ["--mode", "cython"], {}),
     "brainpy": ("bp", "brainpy_{m}.py", [], {}),
+    # procedural ("just-in-time") connectivity, COBA only: statistically the same network
+    "brainpy-jitconn": ("bp", "brainpy_{m}_jitconn.py", [], {}),
     "nest": ("nest", "nest_{m}.py", [], dict(NEST_THREADS="2", **PASSIVE)),
 }
 
@@ -72,10 +74,11 @@ def _maxrss(tfile):
     return None
 
 
-def run_braindyn(model, n, T, nrep, tfile, tree=ROOT):
-    """``braindyn bench`` (the user-built network through ``bd.simulate``) from the source ``tree``."""
+def run_braindyn(model, n, T, nrep, tfile, tree=ROOT, storage="csr"):
+    """``braindyn bench`` (the user-built network through ``bd.simulate``) from the source ``tree``
+    (``storage="procedural"``: the synapses regenerated from their seed, none stored)."""
     cmd = [sys.executable, "-m", "braindyn.cli", "bench", model, "--n", str(n), "--duration", str(T * 1000.0),
-           "--repeats", str(nrep), "--json"]
+           "--repeats", str(nrep), "--storage", storage, "--json"]
     env = dict(os.environ, PYTHONPATH=str(tree))
     p = subprocess.run(["/usr/bin/time", "-v", "-o", tfile] + cmd, cwd=tree, env=env, capture_output=True, text=True,
                        timeout=1800)
@@ -123,11 +126,11 @@ def run_peer(peer, model, n, T, nrep, seed, tfile):
 def available_peers(names):
     out = []
     for p in names:
-        if p == "braindyn":
+        if p in ("braindyn", "braindyn-procedural"):
             out.append(p)
             continue
         if p not in PEERS:
-            raise SystemExit(f"unknown peer {p!r}; known: braindyn, {', '.join(PEERS)}")
+            raise SystemExit(f"unknown peer {p!r}; known: braindyn, braindyn-procedural, {', '.join(PEERS)}")
         if (PEERS_ROOT / PEERS[p][0] / "bin" / "python").exists():
             out.append(p)
         else:
@@ -201,8 +204,9 @@ def main(argv=None):
                     bg = busy_cores()
                     tfile = str(PEERS_ROOT / "results" / f"time_{model}_{a.n}_{sim}_{rnd}.txt")
                     t0 = time.time()
-                    if sim == "braindyn":
-                        rec = run_braindyn(model, a.n, a.T, a.nrep, tfile, Path(a.braindyn_tree).resolve())
+                    if sim.startswith("braindyn"):
+                        rec = run_braindyn(model, a.n, a.T, a.nrep, tfile, Path(a.braindyn_tree).resolve(),
+                                           "procedural" if sim == "braindyn-procedural" else "csr")
                     else:
                         rec = run_peer(sim, model, a.n, a.T, a.nrep, rnd + 1, tfile)
                     rec.update(sim=sim, model=model, n=a.n, T=a.T, round=rnd, bg_busy_cores=bg,
