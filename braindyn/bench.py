@@ -18,8 +18,9 @@ Timing protocol (the peers' protocol, see ``benchmarks/README.md``):
 * ``rate_hz`` — mean firing rate over the neurons and the simulated time (first run);
 * ``peak_rss_mb`` — peak resident memory of the process so far.
 
-Only the total spike count of each step is recorded (as Brian2's ``SpikeMonitor(record=False)``
-and the BrainPy script's spike sum do), so the timing is the simulation itself.
+Only each neuron's spike count over the run is recorded (``record="pop.E.spike"`` etc. with
+``record_every`` = the whole run: the count is accumulated in the loop), as Brian2's
+``SpikeMonitor(record=False)`` does, so the timing is the simulation itself.
 
 Example
 -------
@@ -62,13 +63,20 @@ def _kernel_name():
     return "ffi" if (on_cpu and ffi_available()) else "jax"
 
 
-def _spike_count(state):
-    """Total spikes of the step over all populations (the benchmark's only record)."""
-    return {"n": sum(jnp.sum(s["spike"] > 0, dtype=jnp.int32) for s in state["pop"].values())}
+def _spike_records(state0) -> dict:
+    """The benchmark's only record: each population's spike vector, named ``pop.NAME.spike``;
+    with ``record_every`` = the whole run it holds each neuron's spike count (what Brian2's
+    ``SpikeMonitor(record=False)`` keeps)."""
+    return {name: f"pop.{name}.spike" for name in state0["pop"]}
+
+
+def _total(rec, sharded=False) -> int:
+    # sharded: every device holds the whole spike vectors, device 0's counts are the totals
+    return int(sum(np.asarray(jax.device_get(v), np.int64)[0 if sharded else slice(None)].sum() for v in rec.values()))
 
 
 def run_benchmark(name: str, n: int = 4000, duration: float = 1000.0, repeats: int = 3, *, seed: int = 1,
-                  dtype=None, storage: str = "csr", dt: float | None = None, unroll: int = 2,
+                  dtype=None, storage: str = "csr", dt: float | None = None, unroll: int = 1,
                   via: str = "simulate", devices: int | None = None) -> dict:
     """Build, compile and run the benchmark ``name``; return the timings and the firing rate.
 
@@ -90,8 +98,9 @@ def run_benchmark(name: str, n: int = 4000, duration: float = 1000.0, repeats: i
     dt : float, optional
         Step (ms); default the benchmark's 0.1.
     unroll : int
-        Steps per loop iteration of the compiled scan (2 by default: it halves the loop's
-        per-step overhead, which dominates small networks such as CUBA on the CPU).
+        Steps per loop iteration of the compiled scan (default 1: each unrolled step stays its
+        own computation, for bit-identical results, so unrolling saves only the loop test and
+        measured slower on the CPU; see ``benchmarks/README.md``).
     via : {"simulate", "run"}
         Time ``jax.jit(bd.simulate)`` compiled ahead of time (default), or ``bd.run``.
     devices : int, optional
@@ -134,8 +143,8 @@ def run_benchmark(name: str, n: int = 4000, duration: float = 1000.0, repeats: i
 
         t0 = time.perf_counter()
         sn = shard_network(net, devices)
-        fn, args = prepare_sharded(sn, sn.shard_state(state0), n_steps, dt, inputs=inputs, record=_spike_count,
-                                   unroll=unroll)
+        fn, args = prepare_sharded(sn, sn.shard_state(state0), n_steps, dt, inputs=inputs,
+                                   record=_spike_records(state0), record_every=n_steps, unroll=unroll)
         build_s += time.perf_counter() - t0
         t0 = time.perf_counter()
         compiled = fn.lower(*args).compile()
@@ -146,16 +155,16 @@ def run_benchmark(name: str, n: int = 4000, duration: float = 1000.0, repeats: i
             jax.block_until_ready((final, rec))
             runs.append(time.perf_counter() - t0)
             cpus.append(time.process_time() - c0)
-            if spikes is None:  # every device holds the whole spike vectors: device 0's count is the total
-                spikes = int(np.asarray(jax.device_get(rec["n"]), np.int64)[0].sum())
+            if spikes is None:
+                spikes = _total(rec, sharded=True)
         via = "sharded"
     elif via == "simulate":
         params, static = eqx.partition(net, eqx.is_array)
 
         def go(params, state):
             final, rec, _ = simulate(eqx.combine(params, static), state, n_steps, dt, inputs=inputs,
-                                     record=_spike_count, unroll=unroll)
-            return final, rec["n"]
+                                     record=_spike_records(state0), record_every=n_steps, unroll=unroll)
+            return final, rec
 
         t0 = time.perf_counter()
         compiled = jax.jit(go).lower(params, state0).compile()
@@ -167,17 +176,17 @@ def run_benchmark(name: str, n: int = 4000, duration: float = 1000.0, repeats: i
             runs.append(time.perf_counter() - t0)
             cpus.append(time.process_time() - c0)
             if spikes is None:
-                spikes = int(np.asarray(counts, np.int64).sum())
+                spikes = _total(counts)
     else:
         first = None
         for i in range(repeats + 1):
             t0, c0 = time.perf_counter(), time.process_time()
-            res = _run(net, n_steps * dt, dt, state0=state0, inputs=inputs, record=_spike_count, unroll=unroll,
-                       progress=False)
+            res = _run(net, n_steps * dt, dt, state0=state0, inputs=inputs, record=_spike_records(state0),
+                       record_every=n_steps, unroll=unroll, progress=False)
             wall, cpu = time.perf_counter() - t0, time.process_time() - c0
             if i == 0:
                 first = wall
-                spikes = int(np.asarray(res["n"], np.int64).sum())
+                spikes = _total({k: res[k] for k in _spike_records(state0)})
             else:
                 runs.append(wall)
                 cpus.append(cpu)

@@ -211,7 +211,7 @@ def build_parser():
     p.add_argument("--n", type=_count, default=4000, help="number of neurons")
     p.add_argument("--duration", type=_positive, default=1000.0, help="simulated time (ms)")
     p.add_argument("--repeats", type=_count, default=3, help="timed runs after compilation")
-    p.add_argument("--unroll", type=_count, default=2, help="steps per loop iteration of the compiled scan (>= 1)")
+    p.add_argument("--unroll", type=_count, default=1, help="steps per loop iteration of the compiled scan (>= 1)")
     p.add_argument("--storage", default="csr", help="connectivity: csr, procedural, csr-procedural, dense-procedural")
     p.add_argument("--via", default="simulate", choices=("simulate", "run"),
                    help="time jax.jit(bd.simulate) compiled ahead of time (default) or bd.run")

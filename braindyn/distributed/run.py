@@ -96,7 +96,7 @@ def _split_inputs(layout: StateLayout, inputs):
 class _Program:
     """The compiled sharded run for one set of static arguments (cached on the ShardedNetwork)."""
 
-    def __init__(self, sn: ShardedNetwork, mesh, n_steps, dt, record, rest_inputs, unroll):
+    def __init__(self, sn: ShardedNetwork, mesh, n_steps, dt, record, rest_inputs, unroll, record_every=1):
         params, static = eqx.partition(sn.local, eqx.is_array)
         recorder = make_recorder(record).for_gradients() if record is not None else None
 
@@ -107,7 +107,8 @@ class _Program:
             inputs.update(sq(blocked))
             out = simulate(net, sq(state), n_steps, dt, inputs=inputs or None, input_states=sq(istates),
                            record=recorder if recorder is not None else (lambda s: {}), t0=t0[0],
-                           step0=(step_a[0], step_b[0]), key=None if key is None else key[0], unroll=unroll)
+                           step0=(step_a[0], step_b[0]), key=None if key is None else key[0], unroll=unroll,
+                           record_every=record_every)
             return jax.tree.map(lambda x: x[None], out)
 
         spec = P(AXIS)
@@ -116,7 +117,8 @@ class _Program:
 
 
 def simulate_sharded(sn: ShardedNetwork, state, n_steps: int, dt: float, *, inputs=None, input_states=None,
-                     record=None, t0: float = 0.0, step0: int = 0, key=None, unroll: int = 1, mesh=None):
+                     record=None, t0: float = 0.0, step0: int = 0, key=None, unroll: int = 1, mesh=None,
+                     record_every: int = 1):
     r""":func:`braindyn.simulate` of the sharded network: one program over the mesh.
 
     Parameters
@@ -124,7 +126,7 @@ def simulate_sharded(sn: ShardedNetwork, state, n_steps: int, dt: float, *, inpu
     sn : ShardedNetwork
     state : PyTree
         The stacked per-device state (:meth:`ShardedNetwork.shard_state`).
-    n_steps, dt, record, t0, step0, key, unroll :
+    n_steps, dt, record, t0, step0, key, unroll, record_every :
         As for :func:`braindyn.simulate`; ``record`` is evaluated on each device's local state
         (its values come back with a leading device axis).
     inputs : dict
@@ -138,12 +140,13 @@ def simulate_sharded(sn: ShardedNetwork, state, n_steps: int, dt: float, *, inpu
     ``(final, records, input_states)`` as global (sharded) arrays with a leading device axis.
     """
     fn, args = prepare_sharded(sn, state, n_steps, dt, inputs=inputs, input_states=input_states, record=record,
-                               t0=t0, step0=step0, key=key, unroll=unroll, mesh=mesh)
+                               t0=t0, step0=step0, key=key, unroll=unroll, mesh=mesh, record_every=record_every)
     return fn(*args)
 
 
 def prepare_sharded(sn: ShardedNetwork, state, n_steps: int, dt: float, *, inputs=None, input_states=None,
-                    record=None, t0: float = 0.0, step0: int = 0, key=None, unroll: int = 1, mesh=None):
+                    record=None, t0: float = 0.0, step0: int = 0, key=None, unroll: int = 1, mesh=None,
+                    record_every: int = 1):
     """``(fn, args)`` with ``fn(*args)`` = :func:`simulate_sharded` (``fn`` a jitted function: ``fn.lower(*args)
     .compile()`` compiles ahead of time, as the benchmark does)."""
     from .. import inputs as _inputs
@@ -158,10 +161,10 @@ def prepare_sharded(sn: ShardedNetwork, state, n_steps: int, dt: float, *, input
         input_states = _inputs.init_states({**(rest or {}), **blocked}, key)
     cache = sn.__dict__.setdefault("_programs", {})
     ck = (mesh, n_steps, float(dt), make_recorder(record) if record is not None else None, unroll,
-          tuple(sorted(blocked)), repr(rest))
+          tuple(sorted(blocked)), repr(rest), record_every)
     prog = cache.get(ck)
     if prog is None:
-        prog = cache[ck] = _Program(sn, mesh, n_steps, dt, record, rest, unroll)
+        prog = cache[ck] = _Program(sn, mesh, n_steps, dt, record, rest, unroll, record_every)
     D = sn.devices
     rep = lambda x: np.broadcast_to(np.asarray(x)[None], (D,) + np.shape(x)).copy()
     a, b = clock.split_step(int(step0))
