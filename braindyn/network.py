@@ -151,8 +151,10 @@ class Network(Dynamics):
             _check_name(name, "projection")
             if not isinstance(pr, Projection):
                 raise BraindynError(f"Network: projection {name!r} is a {type(pr).__name__}, not a Projection.")
-            self._resolve(pr.pre, f"presynaptic population of projection {name!r}")
-            self._resolve(pr.post, f"postsynaptic population of projection {name!r}")
+            pre_m = self._resolve(pr.pre, f"presynaptic population of projection {name!r}")
+            post_m = self._resolve(pr.post, f"postsynaptic population of projection {name!r}")
+            if hasattr(pr, "check_sizes"):  # a size mismatch is an error here, not at the first run
+                pr.check_sizes(pre_m, post_m, known_only=True)
             factor = getattr(pr, "factor", None)
             if factor is not None:
                 self._check_factor(name, factor)

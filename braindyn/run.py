@@ -723,10 +723,6 @@ def run(model, duration: float, dt: float = 0.1, *, inputs=None, state0=None, re
         t_origin, step = float(t0), 0
     dtype_s = _state_dtype(state)
     t_origin_time = clock.Time.of(t_origin, dtype_s)
-    from ._errors import warn_duration_unit, warn_time_constants
-
-    warn_duration_unit(duration, dt, model)   # UnitWarning: a duration that looks like seconds
-    warn_time_constants(model, dt)            # UnitWarning: a time constant below dt
     _inputs.check_read(model, inputs, istates, state, dt, k_run, t_origin_time)
     watch_inputs = check_finite and _inputs.has_dynamic(inputs)
     recorder = make_recorder(record)
@@ -754,6 +750,11 @@ def run(model, duration: float, dt: float = 0.1, *, inputs=None, state0=None, re
             f"{_fmt_bytes(est.limit_bytes)} (see braindyn.store.memory_limit; available now: "
             f"{_fmt_bytes(est.available_bytes or 0)}). Fix: stream them to disk with store='run.zarr', record less "
             f"(record_every=..., fewer variables), or set memory_limit=... (bytes).")
+    from ._errors import warn_duration_unit, warn_time_constants
+
+    # the unit heuristics only once every check has passed: a call with an error gets the error alone
+    warn_duration_unit(duration, dt, model)   # UnitWarning: a duration that looks like seconds
+    warn_time_constants(model, dt)            # UnitWarning: a time constant below dt
     bufs = {k: np.empty((n_rec if keep_records else 0,) + shape, dt_) for k, (shape, dt_) in rows.items()}
     ts_buf = np.empty(n_rec if keep_records else 0)
     show = progress if progress is not None else (len(plan) > 1 and sys.stderr.isatty())

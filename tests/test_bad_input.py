@@ -74,8 +74,9 @@ def test_network_names_types_and_sizes():
     raises(r"population name 'E\.x'.*without '\.'", bd.Network, {"E.x": LIF()})
     raises(r"'populations' must be a non-empty dict", bd.Network, [LIF()])
     C = bc.fixed_prob(10, 10, 0.3, seed=0)
-    net = bd.Network({"E": LIF(n=12)}, {"EE": SynapticProjection("E", "E", C, 1.0)})
-    raises(r"10 x 10", net.init_state)   # sizes are checked when the network's state is built
+    # sizes are checked when the network is built (they were checked only at its first state)
+    raises(r"10 x 10 but the populations have 12 and 12", bd.Network, {"E": LIF(n=12)},
+           {"EE": SynapticProjection("E", "E", C, 1.0)})
     raises(r"unknown postsynaptic population of projection 'EX' 'X'.*Valid choices: 'E'", bd.Network, {"E": LIF(n=10)}, {"EX": SynapticProjection("E", "X", C, 1.0)})
     bd.Network({"E": LIF(n=10)}, {"EE": SynapticProjection("E", "E", C, 1.0)})
 

@@ -162,9 +162,8 @@ def test_ei_balance_reference_rates():
 
 def test_conn_population_mismatch_and_bad_arguments():
     conn = bc.from_ij([0], [1], 3, 3)
-    net = bd.Network({"A": bd.neurons.LIF(n=4)}, {"p": SynapticProjection("A", "A", conn, 1.0)})
-    with pytest.raises(BraindynError, match="3 x 3"):
-        net.init_state()
+    with pytest.raises(BraindynError, match="3 x 3 but the populations have 4 and 4"):   # at construction
+        bd.Network({"A": bd.neurons.LIF(n=4)}, {"p": SynapticProjection("A", "A", conn, 1.0)})
     with pytest.raises(BraindynError, match="weight"):
         SynapticProjection("A", "A", conn, np.ones(5))
     with pytest.raises(BraindynError, match="whole number of steps"):

@@ -353,14 +353,23 @@ class SynapticProjection(Projection, Parametrized):
         self.delay_spec = None if vals is None else jnp.asarray(vals, default_float())
 
     # ------------------------------------------------------------------ the Projection interface
-    def init_state(self, pre_model, post_model, *, key=None, dtype=None):
-        dtype = dtype or default_float()
+    def check_sizes(self, pre_model, post_model, *, known_only=False):
+        """Raise :class:`BraindynError` unless the connectivity is ``n_pre x (channels * n_post)``
+        for the two populations (called by :class:`~braindyn.Network` at construction, with
+        ``known_only=True``: a population without a size ``n``, e.g. a device block, is not checked)."""
         n_pre, n_post = getattr(pre_model, "n", None), getattr(post_model, "n", None)
         n_post = None if n_post is None else n_post * self.channels
+        if known_only and not (isinstance(n_pre, int) and isinstance(n_post, int)):
+            return n_pre, n_post
         if (n_pre, n_post) != (self.n_pre, self.n_post):
             raise BraindynError(f"{_OWNER} {self.pre!r} -> {self.post!r}: the connectivity is "
                                 f"{self.n_pre} x {self.n_post} but the populations have {n_pre} and {n_post} "
                                 f"neurons. Fix: build conn with n_pre={n_pre}, n_post={n_post}.")
+        return n_pre, n_post
+
+    def init_state(self, pre_model, post_model, *, key=None, dtype=None):
+        dtype = dtype or default_float()
+        n_pre, n_post = self.check_sizes(pre_model, post_model)
         n_syn = n_pre if self.synapse.align == "pre" else n_post
         st = {"syn": self.synapse.init_state(n_syn, dtype)}
         if self.hom_delay:
