@@ -79,7 +79,10 @@ def _skips(h, table, p):
     G = table.shape[0] - 1
     if G == 0:
         return jnp.zeros(h.shape, jnp.int32)
-    u = ((h >> _U(8)).astype(jnp.float32) + 0.5) * np.float32(2.0 ** -24)
+    # T[g] > h  <=>  (1-p)^g 2^32 >= h + 1: u = (h + 1) / 2^32 from all 32 bits (relative error
+    # 2^-24 at any size), so the guess is within one of F and the two correction rounds make F
+    # exact (the C++ kernel, ops/csrc/event_csr.cc, computes the same guess and relies on it)
+    u = (h.astype(jnp.float32) + np.float32(1.0)) * np.float32(2.0 ** -32)
     f = jnp.floor(jnp.log(u) / np.float32(math.log1p(-p)))
     f = jnp.clip(f, 0, G).astype(jnp.int32)
     for _ in range(2):

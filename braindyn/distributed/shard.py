@@ -218,7 +218,8 @@ class BlockProceduralConn(ProceduralConn):
     inside the block :math:`[dB, dB + B)` are kept, renumbered from 0; :math:`d` is the device's
     index on the mesh axis (``lax.axis_index``), so the devices share one program. The block
     therefore holds exactly the synapses of the whole onto its neurons. Generation costs the
-    whole row on every device; the scatter only the block's targets.
+    whole row on every device; the scatter only the block's targets. The C++ procedural kernel
+    does the same (targets outside ``[dB, dB + B)`` skipped, the others shifted by ``dB``).
     """
 
     n_full: int = eqx.field(static=True, default=0)
@@ -237,11 +238,15 @@ class BlockProceduralConn(ProceduralConn):
     def n_cand(self) -> int:
         return self.n_full - (0 if self.allow_self else 1)
 
+    def block_offset(self):
+        """First target of this device's block, :math:`dB` (traced: the device index)."""
+        return lax.axis_index(self.axis).astype(jnp.int32) * self.block
+
     def _row(self, j):
         t, v, w = ProceduralConn._row(self, j)
         if self.k_max == 0:
             return t, v, w
-        lo = lax.axis_index(self.axis).astype(jnp.int32) * self.block
+        lo = self.block_offset()
         keep = v & (t >= lo) & (t < lo + self.block)
         return jnp.where(keep, t - lo, self.block).astype(jnp.int32), keep, w
 

@@ -35,6 +35,8 @@ log = logging.getLogger("braindyn.ops")
 
 TARGET = "braindyn_event_csr"
 _SYMBOL = "BraindynEventCsr"
+TARGET_PROCEDURAL = "braindyn_event_procedural"    # the same library, procedural connectivity
+_SYMBOL_PROCEDURAL = "BraindynEventProcedural"
 
 _lock = threading.Lock()
 _state: dict = {"ok": None, "error": None, "path": None, "origin": None, "reason": None}
@@ -126,6 +128,8 @@ def available() -> bool:
                 path, origin = lazy_build(reason), "lazy"
             lib = ctypes.cdll.LoadLibrary(str(path))
             jax.ffi.register_ffi_target(TARGET, jax.ffi.pycapsule(getattr(lib, _SYMBOL)),
+                                        platform="cpu")
+            jax.ffi.register_ffi_target(TARGET_PROCEDURAL, jax.ffi.pycapsule(getattr(lib, _SYMBOL_PROCEDURAL)),
                                         platform="cpu")
             _state.update(ok=True, path=path, lib=lib, origin=origin, reason=reason or None)
             log.info("braindyn: event kernel %s (%s)", path, origin)

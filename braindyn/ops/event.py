@@ -44,6 +44,7 @@ tangent for a scalar weight. Bool spikes have no derivative.
 from __future__ import annotations
 
 import functools
+import math
 import os
 
 import equinox as eqx
@@ -250,11 +251,32 @@ def _proc_scatter(pc, rows, ok, svals, out, unit=False):
     return out.at[tgt.reshape(-1)].add(val.reshape(-1), mode="drop")
 
 
-def _proc_event(pc, spikes, dtype, chunk, unit=False):
+def _proc_ffi(pc, spikes, w):
+    """The C++ kernel (homogeneous weight ``w``, a scalar of the output dtype). A block of the
+    columns (a device's share of a sharded network: ``pc.block_offset()``, ``pc.n_full``) keeps
+    the targets in ``[offset, offset + n_post)``, renumbered from 0."""
+    lo = pc.block_offset() if hasattr(pc, "block_offset") else 0
+    n_full = getattr(pc, "n_full", 0) or pc.n_post
+    call = jax.ffi.ffi_call(_ffi.TARGET_PROCEDURAL, jax.ShapeDtypeStruct((pc.n_post,), w.dtype),
+                            vmap_method="expand_dims")
+    return call(spikes, w.reshape(1), jnp.asarray(pc.table()), jnp.asarray(lo, jnp.int32).reshape(1),
+                seed=np.int64(pc.seed), k_max=np.int64(pc.k_max), n_cand=np.int64(pc.n_cand),
+                n_full=np.int64(n_full), allow_self=np.int32(pc.allow_self),
+                inv_log=np.float32(math.log1p(-pc.p)) if pc.p < 1.0 else np.float32(-1.0))
+
+
+def _proc_event(pc, spikes, dtype, chunk, unit=False, method="jax"):
     n_pre = pc.n_pre
     out0 = jnp.zeros((pc.n_post,), dtype)
     if pc.k_max == 0 or n_pre == 0:
         return out0
+    if method != "jax":  # "ffi" (CPU) or "auto" (the C++ kernel where lowering for the CPU)
+        w = jnp.ones((), dtype) if unit else jnp.asarray(pc.weight, dtype)
+        ffi_fn = lambda s, w_: _proc_ffi(pc, s, w_)  # noqa: E731
+        if method == "ffi":
+            return ffi_fn(spikes, w)
+        jax_fn = lambda s, w_: _proc_event(pc, s, dtype, chunk, unit)  # noqa: E731
+        return lax.platform_dependent(spikes, w, cpu=ffi_fn, default=jax_fn)
     idx, n_chunks = _compact(spikes, n_pre, chunk)
 
     def body(c, out):
@@ -285,30 +307,30 @@ def _proc_dense(pc, svals, dtype, chunk):
     return lax.fori_loop(0, n_chunks, body, out0)
 
 
-@functools.partial(jax.custom_jvp, nondiff_argnums=(0, 3))
-def _proc_primal(skel, spikes, weight, chunk):
+@functools.partial(jax.custom_jvp, nondiff_argnums=(0, 3, 4))
+def _proc_primal(skel, spikes, weight, chunk, method):
     pc = _proc_with_weight(skel, weight)
-    return _proc_event(pc, spikes, weight.dtype, chunk)
+    return _proc_event(pc, spikes, weight.dtype, chunk, method=method)
 
 
 @_proc_primal.defjvp
-def _proc_primal_jvp(skel, chunk, primals, tangents):
+def _proc_primal_jvp(skel, chunk, method, primals, tangents):
     s, weight = primals
     ds, dweight = tangents
-    out = _proc_primal(skel, s, weight, chunk)
+    out = _proc_primal(skel, s, weight, chunk, method)
     pc = _proc_with_weight(skel, weight)
     tan = jnp.zeros_like(out)
     if s.dtype != jnp.bool_ and ds.dtype != jax.dtypes.float0:
         tan = tan + _proc_dense(pc, ds, out.dtype, chunk)
     # d/dweight of sum_j s_j (weight + std z_jk) = sum_j s_j * (number of targets)
-    counts = _proc_event(pc, lax.stop_gradient(s), out.dtype, chunk, unit=True)
+    counts = _proc_event(pc, lax.stop_gradient(s), out.dtype, chunk, unit=True, method=method)
     return out, tan + dweight * counts
 
 
-_proc_apply = jax.jit(_proc_primal, static_argnums=(0, 3))
+_proc_apply = jax.jit(_proc_primal, static_argnums=(0, 3, 4))
 
 
-def _proc_matvec(pc: ProceduralConn, spikes, weight, chunk):
+def _proc_matvec(pc: ProceduralConn, spikes, weight, chunk, method="auto"):
     factor = jnp.asarray(1.0 if weight is None else weight)
     if factor.ndim != 0:
         raise BraindynError(f"weight has shape {factor.shape}; ProceduralConn takes only a "
@@ -317,7 +339,11 @@ def _proc_matvec(pc: ProceduralConn, spikes, weight, chunk):
     w = jnp.asarray(pc.weight, dtype)
     s = _prep_spikes(spikes, pc.n_pre, dtype)
     skel = eqx.tree_at(lambda c: c.weight, pc, None)
-    out = _proc_apply(skel, s, w, chunk)
+    # the C++ kernel regenerates rows with a homogeneous weight (Gaussian weights: pure JAX)
+    if (method not in ("auto", "ffi") or pc.weight_std > 0 or dtype not in (jnp.float32, jnp.float64)
+            or not _ffi.available()):
+        method = "jax"
+    out = _proc_apply(skel, s, w, chunk, method)
     return out if weight is None else out * factor.astype(dtype)
 
 
@@ -335,9 +361,11 @@ def event_matvec(conn, spikes, weight=None, *, method=None, chunk=DEFAULT_CHUNK)
         weight: CSR: scalar or per-synapse ``(nnz,)`` array (default 1).
             Dense: scalar factor applied to the matrix (default 1).
             Procedural: scalar factor on the conn's own weights.
-        method: ``"auto"`` | ``"ffi"`` | ``"jax"`` | ``"segment"`` | ``"expand"`` (CSR only;
-            see the module docs). Default: ``$BRAINDYN_EVENT_KERNEL`` or
-            ``"auto"``.
+        method: ``"auto"`` | ``"ffi"`` | ``"jax"`` | ``"segment"`` | ``"expand"`` (the last
+            two CSR only; see the module docs). Default: ``$BRAINDYN_EVENT_KERNEL`` or
+            ``"auto"``. Procedural connectivity with a homogeneous weight also has a C++
+            kernel (``"auto"``/``"ffi"`` on the CPU); ``"segment"``/``"expand"`` mean ``"jax"``
+            for it.
         chunk: rows per iteration of the pure-JAX event loop.
 
     Returns:
@@ -357,7 +385,7 @@ def event_matvec(conn, spikes, weight=None, *, method=None, chunk=DEFAULT_CHUNK)
     if isinstance(conn, CSR):
         return _csr_matvec(conn, spikes, weight, method, chunk)
     if isinstance(conn, ProceduralConn):
-        return _proc_matvec(conn, spikes, weight, chunk)
+        return _proc_matvec(conn, spikes, weight, chunk, method)
     if isinstance(conn, (jax.Array, np.ndarray)):
         m = jnp.asarray(conn)
         if m.ndim != 2:

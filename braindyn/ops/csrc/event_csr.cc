@@ -21,7 +21,14 @@
 // counts from the end once (-1 -> n_post - 1) and what is still outside
 // [0, n_post) is skipped; row bounds indptr[j], indptr[j+1] are clamped to
 // [0, nnz]; an indptr of the wrong length is an error.
+//
+// A second handler, BraindynEventProcedural, does the same product for procedural
+// connectivity (braindyn.connect.ProceduralConn with a homogeneous weight): the targets of
+// each spiking row are regenerated from (seed, row) by the integer hash and the geometric-gap
+// rule of braindyn/connect/procedural.py, which it must reproduce exactly (same hash, same
+// threshold table, same corrected gap count), so that it adds to the same synapses.
 #include <algorithm>
+#include <cmath>
 #include <cstdint>
 #include <cstring>
 #include <vector>
@@ -210,7 +217,163 @@ ffi::Error EventCsrImpl(ffi::AnyBuffer spikes, ffi::AnyBuffer weights,
                     "or the weight dtype; weights float32/float64)");
 }
 
+// ---------------------------------------------------------------- procedural rows
+// The 32-bit finaliser and the counter-based hash of braindyn.connect.procedural
+// (_mix, hash_u32 with stream 0): unsigned arithmetic wraps modulo 2^32 as in JAX.
+inline uint32_t mix32(uint32_t x) {
+  x ^= x >> 16;
+  x *= 0x7FEB352Du;
+  x ^= x >> 15;
+  x *= 0x846CA68Bu;
+  return x ^ (x >> 16);
+}
+
+struct ProcRow {
+  const uint32_t* table;   // T[0..G], descending; T[0] a placeholder
+  int64_t G;               // entries after the placeholder
+  float inv_log;           // float32(log1p(-p)): the divisor of the float guess
+  uint32_t seed;
+  int64_t k_max, n_cand;
+  bool allow_self;
+
+  // Number of skipped candidates F = #{g >= 1 : T[g] > h}: float guess, then the integer
+  // corrections of _skips (two rounds; the guess is within one of F, so F is exact).
+  int64_t skips(uint32_t h) const {
+    if (G == 0) return 0;
+    const float u = (static_cast<float>(h) + 1.0f) * 0x1p-32f;   // T[g] > h <=> (1-p)^g 2^32 >= h + 1
+    const float x = std::floor(std::log(u) / inv_log);
+    int64_t f;
+    if (!(x < static_cast<float>(G))) f = G;        // also NaN
+    else if (x < 0.0f) f = 0;
+    else f = static_cast<int64_t>(x);
+    for (int r = 0; r < 2; ++r) {
+      if (f < G && table[std::min<int64_t>(f + 1, G)] > h) f += 1;
+      if (f >= 1 && table[f] <= h) f -= 1;
+    }
+    return f;
+  }
+
+  // Calls add(target) for every synapse of row j, in increasing target order.
+  template <typename F>
+  void walk(int64_t j, F add) const {
+    const uint32_t key = mix32(mix32(seed ^ 0x9E3779B9u) + static_cast<uint32_t>(j) * 0x9E3779B9u);
+    int64_t pos = -1;
+    for (int64_t c = 0; c < k_max; ++c) {
+      const uint32_t h = mix32(key ^ mix32(static_cast<uint32_t>(c) * 0x85EBCA6Bu));
+      pos += skips(h) + 1;
+      if (pos >= n_cand) return;
+      add(allow_self ? pos : pos + (pos >= j ? 1 : 0));
+    }
+  }
+};
+
+template <typename S, typename T>
+ffi::Error dispatch_proc(ffi::AnyBuffer spikes, ffi::AnyBuffer weight, ffi::AnyBuffer table,
+                         ffi::AnyBuffer offset, ffi::AnyBuffer out, const ProcRow& pr0, int64_t n_full) {
+  auto od = out.dimensions();
+  if (od.size() < 1) {
+    return ffi::Error(ffi::ErrorCode::kInvalidArgument, "braindyn_event_procedural: scalar output");
+  }
+  const int64_t n_post = od[od.size() - 1];
+  auto sd = spikes.dimensions();
+  const int64_t n_pre = sd[sd.size() - 1];
+  int64_t n_batch = 1;
+  for (size_t d = 0; d + 1 < od.size(); ++d) n_batch *= od[d];
+  BatchIndexer is, iw;
+  ffi::Error e = make_indexer(od, sd, &is, "spikes");
+  if (e.failure()) return e;
+  e = make_indexer(od, weight.dimensions(), &iw, "weight");
+  if (e.failure()) return e;
+  // the table is a constant: under vmap (expand_dims) it only gains leading dims of size 1
+  auto td = table.dimensions();
+  bool table_ok = td.size() >= 1 && td[td.size() - 1] >= 1;
+  for (size_t d = 0; d + 1 < td.size(); ++d) table_ok = table_ok && td[d] == 1;
+  if (!table_ok) {
+    return ffi::Error(ffi::ErrorCode::kInvalidArgument, "braindyn_event_procedural: bad table");
+  }
+  if (pr0.n_cand + (pr0.allow_self ? 0 : 1) != n_full || n_post > n_full) {
+    return ffi::Error(ffi::ErrorCode::kInvalidArgument,
+                      "braindyn_event_procedural: n_cand does not match the output size");
+  }
+  BatchIndexer io;
+  e = make_indexer(od, offset.dimensions(), &io, "offset");
+  if (e.failure()) return e;
+  const int32_t* lop = reinterpret_cast<const int32_t*>(offset.untyped_data());
+  ProcRow pr = pr0;
+  pr.table = reinterpret_cast<const uint32_t*>(table.untyped_data());
+  pr.G = td[td.size() - 1] - 1;
+  const S* sp = reinterpret_cast<const S*>(spikes.untyped_data());
+  const T* wp = reinterpret_cast<const T*>(weight.untyped_data());
+  T* op = reinterpret_cast<T*>(out.untyped_data());
+  for (int64_t b = 0; b < n_batch; ++b) {
+    const S* s = sp + is.offset(b);
+    const T w = wp[iw.offset(b)];
+    const int64_t lo = lop[io.offset(b)];
+    T* o = op + b * n_post;
+    std::fill(o, o + n_post, T(0));
+    for (int64_t j = 0; j < n_pre; ++j) {
+      if (BRAINDYN_LIKELY(!s[j])) continue;
+      const T v = (static_cast<T>(s[j]) == T(1)) ? w : w * static_cast<T>(s[j]);
+      // targets are in [0, n_full) by construction (pos < n_cand, +1 only without self);
+      // a block of the columns keeps [lo, lo + n_post)
+      if (lo == 0 && n_post == n_full) {
+        pr.walk(j, [o, v](int64_t i) { o[i] += v; });
+      } else {
+        pr.walk(j, [o, v, lo, n_post](int64_t i) {
+          const int64_t k = i - lo;
+          if (k >= 0 && k < n_post) o[k] += v;
+        });
+      }
+    }
+  }
+  return ffi::Error::Success();
+}
+
+ffi::Error EventProceduralImpl(ffi::AnyBuffer spikes, ffi::AnyBuffer weight, ffi::AnyBuffer table,
+                               ffi::AnyBuffer offset, ffi::Result<ffi::AnyBuffer> out, int64_t seed,
+                               int64_t k_max, int64_t n_cand, int64_t n_full, int32_t allow_self,
+                               float inv_log) {
+  using DT = ffi::DataType;
+  if (table.element_type() != DT::U32 || offset.element_type() != DT::S32) {
+    return ffi::Error(ffi::ErrorCode::kInvalidArgument,
+                      "braindyn_event_procedural: the threshold table must be uint32, the offset int32");
+  }
+  if (seed < 0 || seed > 0xFFFFFFFFll || k_max < 0 || n_cand < 0) {
+    return ffi::Error(ffi::ErrorCode::kInvalidArgument, "braindyn_event_procedural: bad attributes");
+  }
+  ProcRow pr{nullptr, 0, inv_log, static_cast<uint32_t>(seed), k_max, n_cand, allow_self != 0};
+  const DT st = spikes.element_type();
+  const DT wt = weight.element_type();
+  if (wt != out->element_type()) {
+    return ffi::Error(ffi::ErrorCode::kInvalidArgument,
+                      "braindyn_event_procedural: weight and output dtypes differ");
+  }
+  if (wt == DT::F32) {
+    if (st == DT::PRED) return dispatch_proc<bool, float>(spikes, weight, table, offset, *out, pr, n_full);
+    if (st == DT::F32) return dispatch_proc<float, float>(spikes, weight, table, offset, *out, pr, n_full);
+  } else if (wt == DT::F64) {
+    if (st == DT::PRED) return dispatch_proc<bool, double>(spikes, weight, table, offset, *out, pr, n_full);
+    if (st == DT::F64) return dispatch_proc<double, double>(spikes, weight, table, offset, *out, pr, n_full);
+  }
+  return ffi::Error(ffi::ErrorCode::kInvalidArgument,
+                    "braindyn_event_procedural: unsupported dtype combination");
+}
+
 }  // namespace
+
+XLA_FFI_DEFINE_HANDLER_SYMBOL(BraindynEventProcedural, EventProceduralImpl,
+                              ffi::Ffi::Bind()
+                                  .Arg<ffi::AnyBuffer>()   // spikes (..., n_pre)
+                                  .Arg<ffi::AnyBuffer>()   // weight (..., 1)
+                                  .Arg<ffi::AnyBuffer>()   // threshold table (G + 1,) uint32
+                                  .Arg<ffi::AnyBuffer>()   // first target kept (..., 1) int32
+                                  .Ret<ffi::AnyBuffer>()   // out (..., n_post)
+                                  .Attr<int64_t>("seed")
+                                  .Attr<int64_t>("k_max")
+                                  .Attr<int64_t>("n_cand")
+                                  .Attr<int64_t>("n_full")
+                                  .Attr<int32_t>("allow_self")
+                                  .Attr<float>("inv_log"));
 
 XLA_FFI_DEFINE_HANDLER_SYMBOL(BraindynEventCsr, EventCsrImpl,
                               ffi::Ffi::Bind()
