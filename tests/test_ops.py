@@ -149,6 +149,22 @@ def test_procedural_equals_its_csr():
                                **TOL)
 
 
+@pytest.mark.skipif(not ffi_available(), reason="no C++ kernel")
+@pytest.mark.parametrize("dtype", [jnp.bool_, FT])
+def test_ffi_skips_silent_blocks_of_eight_exactly(dtype):
+    """The kernel tests 8 spike entries at a time: lone spikes at block edges, a tail shorter
+    than 8, and -0.0 (silent) must give the dense product exactly."""
+    c = bc.fixed_prob(13, 9, 0.6, seed=5)
+    dense = c.to_dense(np.ones(c.nnz, FT))
+    for on in ([7], [8], [12], [0, 15 - 3], [], list(range(13))):
+        s = np.zeros(13, FT)
+        s[on] = 1.0
+        if dtype != jnp.bool_:
+            s[s == 0] = -0.0
+        x = jnp.asarray(s > 0) if dtype == jnp.bool_ else jnp.asarray(s, FT)
+        np.testing.assert_array_equal(event_matvec(c, x, 1.0, method="ffi"), (s > 0).astype(FT) @ dense)
+
+
 PROC_CASES = [(300, 500, 0.05, True), (400, 400, 0.02, False), (2000, 3000, 0.004, True), (60, 60, 0.9, False),
               (20, 30, 1.0, True)]
 
