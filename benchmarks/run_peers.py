@@ -74,14 +74,21 @@ def _maxrss(tfile):
     return None
 
 
-def run_braindyn(model, n, T, nrep, tfile, tree=ROOT, storage="csr"):
+# XLA on the CPU may run parts of a step on a second thread (COBA: CPU time ~1.9x the wall time;
+# XLA_FLAGS thread settings did not change it): the "-1t" rows pin the process to one core
+# (taskset), for a thread-matched comparison with Brian2's 1-thread runs.
+ONE_CORE = ["taskset", "-c", "0"]
+
+
+def run_braindyn(model, n, T, nrep, tfile, tree=ROOT, storage="csr", one_thread=False):
     """``braindyn bench`` (the user-built network through ``bd.simulate``) from the source ``tree``
     (``storage="procedural"``: the synapses regenerated from their seed, none stored)."""
     cmd = [sys.executable, "-m", "braindyn.cli", "bench", model, "--n", str(n), "--duration", str(T * 1000.0),
            "--repeats", str(nrep), "--storage", storage, "--json"]
     env = dict(os.environ, PYTHONPATH=str(tree))
-    p = subprocess.run(["/usr/bin/time", "-v", "-o", tfile] + cmd, cwd=tree, env=env, capture_output=True, text=True,
-                       timeout=1800)
+    pin = ONE_CORE if one_thread else []
+    p = subprocess.run(["/usr/bin/time", "-v", "-o", tfile] + pin + cmd, cwd=tree, env=env, capture_output=True,
+                       text=True, timeout=1800)
     if p.returncode != 0:
         return dict(rc=p.returncode, error_tail=p.stderr[-1500:])
     d = json.loads(p.stdout.strip().splitlines()[-1])
@@ -126,11 +133,12 @@ def run_peer(peer, model, n, T, nrep, seed, tfile):
 def available_peers(names):
     out = []
     for p in names:
-        if p in ("braindyn", "braindyn-procedural"):
+        if p in ("braindyn", "braindyn-procedural", "braindyn-1t", "braindyn-procedural-1t"):
             out.append(p)
             continue
         if p not in PEERS:
-            raise SystemExit(f"unknown peer {p!r}; known: braindyn, braindyn-procedural, {', '.join(PEERS)}")
+            raise SystemExit(f"unknown peer {p!r}; known: braindyn, braindyn-1t, braindyn-procedural(-1t), "
+                             f"{', '.join(PEERS)}")
         if (PEERS_ROOT / PEERS[p][0] / "bin" / "python").exists():
             out.append(p)
         else:
@@ -157,7 +165,9 @@ def summarize(records, rate_tol=0.15):
             comp = [g["compile_s"] for g in group if g.get("compile_s") is not None]
             rss = [g.get("binary_rss_mb") or g.get("maxrss_mb") for g in group]
             rss = [x for x in rss if x]
-            agg[sim] = dict(run=min(runs), run_med=st.median(runs), build=st.median([g["build_s"] for g in group]),
+            cpus = [x for g in group for x in (g.get("run_cpu_s") or [])]
+            agg[sim] = dict(cpu=min(cpus) if cpus else None,
+                            run=min(runs), run_med=st.median(runs), build=st.median([g["build_s"] for g in group]),
                             compile=st.median(comp) if comp else float("nan"), rate=st.mean(rates),
                             rss=max(rss) if rss else float("nan"), procs=len(group), nruns=len(runs))
         med_rate = st.median([a["rate"] for a in agg.values()])
@@ -166,9 +176,9 @@ def summarize(records, rate_tol=0.15):
         lines.append(f"\n### {model.upper()}, N = {n}, {T:g} s biological time "
                      f"(rates {'agree' if ok else 'DISAGREE'}: all within {int(rate_tol * 100)} % of the median "
                      f"{med_rate:.2f} Hz)\n")
-        lines.append("| simulator | run s (min) | run s (median) | x braindyn run | build s | compile s | "
+        lines.append("| simulator | run s (min) | run s (median) | x braindyn run | CPU s (min) | build s | compile s | "
                      "peak RSS MB | x braindyn RSS | rate Hz | procs/runs |")
-        lines.append("|---|---|---|---|---|---|---|---|---|---|")
+        lines.append("|---|---|---|---|---|---|---|---|---|---|---|")
         order = ["braindyn"] + sorted(s for s in agg if s != "braindyn")
         for sim in order:
             if sim not in agg:
@@ -176,7 +186,8 @@ def summarize(records, rate_tol=0.15):
             a = agg[sim]
             xr = f"{a['run'] / ref['run']:.2f}" if ref else "-"
             xm = f"{a['rss'] / ref['rss']:.2f}" if ref and ref["rss"] == ref["rss"] else "-"
-            lines.append(f"| {sim} | {a['run']:.3f} | {a['run_med']:.3f} | {xr} | {a['build']:.2f} | "
+            cpu = "-" if a["cpu"] is None else f"{a['cpu']:.3f}"
+            lines.append(f"| {sim} | {a['run']:.3f} | {a['run_med']:.3f} | {xr} | {cpu} | {a['build']:.2f} | "
                          f"{a['compile']:.2f} | {a['rss']:.0f} | {xm} | {a['rate']:.2f} | {a['procs']}/{a['nruns']} |")
     return "\n".join(lines)
 
@@ -206,7 +217,7 @@ def main(argv=None):
                     t0 = time.time()
                     if sim.startswith("braindyn"):
                         rec = run_braindyn(model, a.n, a.T, a.nrep, tfile, Path(a.braindyn_tree).resolve(),
-                                           "procedural" if sim == "braindyn-procedural" else "csr")
+                                           "procedural" if "procedural" in sim else "csr", sim.endswith("-1t"))
                     else:
                         rec = run_peer(sim, model, a.n, a.T, a.nrep, rnd + 1, tfile)
                     rec.update(sim=sim, model=model, n=a.n, T=a.T, round=rnd, bg_busy_cores=bg,
