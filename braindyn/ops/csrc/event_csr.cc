@@ -127,20 +127,17 @@ inline bool zero8(const bool* s) {
   std::memcpy(&v, s, 8);
   return v == 0;
 }
-inline bool zero8(const float* s) {
-  uint32_t v[8];
+template <typename U, typename F>   // U: the unsigned integer of F's size
+inline bool zero8_float(const F* s) {
+  static_assert(sizeof(U) == sizeof(F), "bit pattern of the same size");
+  U v[8];
   std::memcpy(v, s, sizeof(v));
-  uint32_t acc = 0;
-  for (int k = 0; k < 8; ++k) acc |= v[k] << 1;
+  U acc = 0;
+  for (int k = 0; k < 8; ++k) acc |= static_cast<U>(v[k] << 1);
   return acc == 0;
 }
-inline bool zero8(const double* s) {
-  uint64_t v[8];
-  std::memcpy(v, s, sizeof(v));
-  uint64_t acc = 0;
-  for (int k = 0; k < 8; ++k) acc |= v[k] << 1;
-  return acc == 0;
-}
+inline bool zero8(const float* s) { return zero8_float<uint32_t>(s); }
+inline bool zero8(const double* s) { return zero8_float<uint64_t>(s); }
 
 // Calls row(j) for every j in [0, n) with spikes[j] != 0, in increasing order.
 template <typename S, typename F>
@@ -180,22 +177,36 @@ void run_csr(const S* spikes, const T* w, const int32_t* indptr, const int32_t* 
   });
 }
 
+// n_post (output core size), n_pre (spike core size) and the number of batch elements.
+struct Sizes {
+  int64_t n_post = 0, n_pre = 0, n_batch = 1;
+};
+
+ffi::Error sizes_of(ffi::AnyBuffer spikes, ffi::AnyBuffer out, const char* who, Sizes* z) {
+  auto od = out.dimensions();
+  if (od.size() < 1) {
+    return ffi::Error(ffi::ErrorCode::kInvalidArgument, std::string(who) + ": scalar output");
+  }
+  z->n_post = od[od.size() - 1];
+  auto sd = spikes.dimensions();
+  z->n_pre = sd[sd.size() - 1];
+  z->n_batch = 1;
+  for (size_t d = 0; d + 1 < od.size(); ++d) z->n_batch *= od[d];
+  return ffi::Error::Success();
+}
+
 template <typename S, typename T>
 ffi::Error dispatch(ffi::AnyBuffer spikes, ffi::AnyBuffer weights, ffi::AnyBuffer indptr,
                     ffi::AnyBuffer indices, ffi::AnyBuffer out, bool homo) {
+  Sizes z;
+  ffi::Error e = sizes_of(spikes, out, "braindyn_event_csr", &z);
+  if (e.failure()) return e;
   auto od = out.dimensions();
-  if (od.size() < 1) {
-    return ffi::Error(ffi::ErrorCode::kInvalidArgument, "braindyn_event_csr: scalar output");
-  }
-  const int64_t n_post = od[od.size() - 1];
-  auto sd = spikes.dimensions();
-  const int64_t n_pre = sd[sd.size() - 1];
+  const int64_t n_post = z.n_post, n_pre = z.n_pre, n_batch = z.n_batch;
   const int64_t w_core = weights.dimensions()[weights.dimensions().size() - 1];
   const int64_t nnz = indices.dimensions()[indices.dimensions().size() - 1];
-  int64_t n_batch = 1;
-  for (size_t d = 0; d + 1 < od.size(); ++d) n_batch *= od[d];
   BatchIndexer is, iw, ip, ii;
-  ffi::Error e = make_indexer(od, sd, &is, "spikes");
+  e = make_indexer(od, spikes.dimensions(), &is, "spikes");
   if (e.failure()) return e;
   e = make_indexer(od, weights.dimensions(), &iw, "weights");
   if (e.failure()) return e;
@@ -307,17 +318,13 @@ struct ProcRow {
 template <typename S, typename T>
 ffi::Error dispatch_proc(ffi::AnyBuffer spikes, ffi::AnyBuffer weight, ffi::AnyBuffer table,
                          ffi::AnyBuffer offset, ffi::AnyBuffer out, const ProcRow& pr0, int64_t n_full) {
+  Sizes z;
+  ffi::Error e = sizes_of(spikes, out, "braindyn_event_procedural", &z);
+  if (e.failure()) return e;
   auto od = out.dimensions();
-  if (od.size() < 1) {
-    return ffi::Error(ffi::ErrorCode::kInvalidArgument, "braindyn_event_procedural: scalar output");
-  }
-  const int64_t n_post = od[od.size() - 1];
-  auto sd = spikes.dimensions();
-  const int64_t n_pre = sd[sd.size() - 1];
-  int64_t n_batch = 1;
-  for (size_t d = 0; d + 1 < od.size(); ++d) n_batch *= od[d];
+  const int64_t n_post = z.n_post, n_pre = z.n_pre, n_batch = z.n_batch;
   BatchIndexer is, iw;
-  ffi::Error e = make_indexer(od, sd, &is, "spikes");
+  e = make_indexer(od, spikes.dimensions(), &is, "spikes");
   if (e.failure()) return e;
   e = make_indexer(od, weight.dimensions(), &iw, "weight");
   if (e.failure()) return e;
