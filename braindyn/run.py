@@ -752,9 +752,12 @@ def run(model, duration: float, dt: float = 0.1, *, inputs=None, state0=None, re
             f"(record_every=..., fewer variables), or set memory_limit=... (bytes).")
     from ._errors import warn_duration_unit, warn_time_constants
 
-    # the unit heuristics only once every check has passed: a call with an error gets the error alone
-    warn_duration_unit(duration, dt, model)   # UnitWarning: a duration that looks like seconds
-    warn_time_constants(model, dt)            # UnitWarning: a time constant below dt
+    def unit_warnings():
+        # the unit heuristics once every check has passed and the step has compiled: a call with
+        # an error (also one found when tracing the step) gets the error alone
+        warn_duration_unit(duration, dt, model, stacklevel=4)   # a duration that looks like seconds
+        warn_time_constants(model, dt, stacklevel=4)            # a time constant below dt
+
     bufs = {k: np.empty((n_rec if keep_records else 0,) + shape, dt_) for k, (shape, dt_) in rows.items()}
     ts_buf = np.empty(n_rec if keep_records else 0)
     show = progress if progress is not None else (len(plan) > 1 and sys.stderr.isatty())
@@ -811,6 +814,8 @@ def run(model, duration: float, dt: float = 0.1, *, inputs=None, state0=None, re
             args = (model, state, istates, k_run, t_origin_time, jnp.int32(a0), jnp.int32(b0), inputs, ns, dt,
                     recorder, record_every, unroll)
             out = _run_chunk(*args, "inputs" if watch_inputs else False)
+            if ic == 0:
+                unit_warnings()
             new_state, recs, new_istates = out[:3]
             ts = t_origin + (step + record_every * (np.arange(nr) + 1) - 1) * dt + shift
             recs = _host(recs)

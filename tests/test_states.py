@@ -42,6 +42,7 @@ def test_brunel_network_structure():
         M.brunel_network(400, -1.0, 2.0)
 
 
+@pytest.mark.filterwarnings("ignore::braindyn.UnitWarning")   # 3 ms on purpose: one delayed spike
 def test_brunel_delta_synapse_moves_V_by_J():
     # one presynaptic spike moves a silent LIF by exactly J mV (after the delay)
     net, _ = M.brunel_network(40, 0.0, 0.0, epsilon=1.0, J=0.1, D=1.5)
