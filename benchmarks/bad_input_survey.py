@@ -248,6 +248,12 @@ def build_cases():
     add(g, "run", "res.rate_hz('V')", "bd.run(N.LIF(), 50.0, inputs=22.0, record='V').rate_hz('V')")
     add(g, "run", "QIF with an infinite input diverges clearly",
         "bd.run(N.QIF(), 20.0, inputs=float('1e308') * 10)")
+    add(g, "run", "LIF driven by 1e10: exact reset, maximal rate",
+        "m = N.LIF(n=1, t_ref=1.0)\nr = bd.run(m, 10.0, inputs={'I': 1e10}, record=['V', 'spike'])\n"
+        "sp = np.asarray(r['spike'].dense())[:, 0]\nassert list(np.flatnonzero(sp)) == list(range(0, 100, 11))\n"
+        "assert np.all(np.asarray(r['V'])[sp > 0, 0] == np.float32(m.V_reset))", expect="correct")
+    add(g, "run", "QIF, RK4, drive 1e10 (float32 overflow inside the step)",
+        "bd.run(N.QIF(method='rk4'), 5.0, inputs={'I': 1e10}, dtype=jnp.float32)")
     add(g, "run", "ExpIF with an absurd input diverges clearly", "bd.run(N.ExpIF(), 20.0, inputs=1e300)")
     add(g, "run", "run(resume='no/such/file')", "bd.run(N.LIF(), 10.0, resume='/no/such/state')")
     add(g, "run", "run(HH(method='rk5'))", "bd.run(N.HH(method='rk5'), 10.0)")
