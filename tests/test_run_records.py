@@ -159,7 +159,7 @@ def test_infinite_input_during_the_run_trips_the_divergence_check():
 def test_huge_finite_input_resets_exactly(model):
     """A drive of 1e10 makes the neuron fire at the maximal rate: a spike in the first step after
     each refractory period of n_ref steps (the model's own answer), and the reset value exact
-    (the old x + s (v - x) lost v to cancellation: a LIF was reset to 0 instead of -5 mV)."""
+    (the old x + s (v - x) lost v to cancellation: a LIF driven by 1e10 was reset to -8 mV, by 1e30 to 0 mV, instead of -5 mV)."""
     m = model(n=2, t_ref=1.0)
     r = bd.run(m, 10.0, inputs={"I": 1e10}, record=["V", "spike"])
     v_reset = m.c if model is bd.neurons.Izhikevich else m.V_reset
