@@ -180,9 +180,12 @@ def test_procedural_cpp_kernel_adds_to_exactly_the_same_synapses(npre, npost, p,
     bank = rng.random((4, npre)) < 0.1
     for s in (jnp.asarray(bank[0]), jnp.asarray(bank[1] * rng.random(npre), FT)):
         a = event_matvec(pc, s, method="ffi")
-        np.testing.assert_array_equal(a, event_matvec(pc, s, method="jax"))
+        if s.dtype == jnp.bool_:   # sums of one value: the same synapses give the same bits
+            np.testing.assert_array_equal(a, event_matvec(pc, s, method="jax"))
+        else:                      # the order of the additions is the kernels' own
+            np.testing.assert_allclose(a, event_matvec(pc, s, method="jax"), rtol=1e-6 if FT == jnp.float32 else 1e-13)
         np.testing.assert_allclose(a, 0.37 * (np.asarray(s, FT) @ dense), **TOL)
-    vm = jax.jit(jax.vmap(lambda s: event_matvec(pc, s, method="ffi")))(jnp.asarray(bank))
+    vm = jax.jit(jax.vmap(lambda s: event_matvec(pc, s, method="ffi")))(jnp.asarray(bank))   # bool spikes
     np.testing.assert_array_equal(vm, jax.vmap(lambda s: event_matvec(pc, s, method="jax"))(jnp.asarray(bank)))
     g = jax.grad(lambda pc: event_matvec(pc, jnp.asarray(bank[2]), method="ffi").sum())(pc)
     np.testing.assert_allclose(g.weight, bank[2] @ dense.sum(1), **TOL)
