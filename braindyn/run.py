@@ -178,6 +178,12 @@ def count_dtype(record_every: int):
 # ---------------------------------------------------------------------------------------------
 # The pure loop
 # ---------------------------------------------------------------------------------------------
+def _check_record_every(record_every, prefix=""):
+    if isinstance(record_every, bool) or not isinstance(record_every, (int, np.integer)) or record_every < 1:
+        raise BraindynError(f"{prefix}'record_every' must be a positive integer, got {record_every!r}. "
+                            f"Fix: e.g. record_every=10.")
+
+
 def _check_static_args(where, n_steps, dt, record_every, unroll):
     """Checks of the static arguments of a run (possible at trace time)."""
     if isinstance(n_steps, bool) or not isinstance(n_steps, (int, np.integer)) or n_steps < 0:
@@ -187,9 +193,7 @@ def _check_static_args(where, n_steps, dt, record_every, unroll):
         raise BraindynError(f"{where}: dt must be a number (ms), got {dt!r}. Fix: e.g. dt=0.1.")
     if isinstance(dt, (int, float, np.integer, np.floating)) and not (math.isfinite(dt) and dt > 0):
         raise BraindynError(f"{where}: dt must be a finite number > 0 ms, got {dt!r}. Fix: e.g. dt=0.1.")
-    if isinstance(record_every, bool) or not isinstance(record_every, (int, np.integer)) or record_every < 1:
-        raise BraindynError(f"{where}: 'record_every' must be a positive integer, got {record_every!r}. "
-                            f"Fix: e.g. record_every=10.")
+    _check_record_every(record_every, f"{where}: ")
     if isinstance(unroll, bool) or not isinstance(unroll, (int, np.integer)) or unroll < 1:
         raise BraindynError(f"{where}: 'unroll' must be a positive integer, got {unroll!r}. Fix: e.g. unroll=2.")
     if n_steps % record_every:
@@ -672,8 +676,7 @@ def run(model, duration: float, dt: float = 0.1, *, inputs=None, state0=None, re
     if abs(n_steps * dt - duration) > 1e-6 * max(dt, abs(duration) * 1e-3):
         raise BraindynError(f"duration={duration} ms is not a whole number of steps of dt={dt} ms. Fix: "
                             f"duration={n_steps * dt:g}.")
-    if isinstance(record_every, bool) or not isinstance(record_every, (int, np.integer)) or record_every < 1:
-        raise BraindynError(f"'record_every' must be a positive integer, got {record_every!r}. Fix: e.g. record_every=10.")
+    _check_record_every(record_every)
     if n_steps % record_every:
         lo = (n_steps // record_every) * record_every
         valid = [f"{v * dt:g}" for v in (lo, lo + record_every) if v > 0]

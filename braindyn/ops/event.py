@@ -202,23 +202,27 @@ def _csr_primal_jvp(n_post, max_row, homo, method, chunk, primals, tangents):
     return out, tan
 
 
+def _csr_weight(conn: CSR, weight, x):
+    """``(w, homo, dtype)``: a CSR product's weight (default 1) as ``(1,)`` (scalar, ``homo``) or
+    ``(nnz,)``, in the float dtype of the weight and the presynaptic values ``x``."""
+    w = jnp.asarray(1.0 if weight is None else weight)
+    dtype = _float_dtype(w, x)
+    w = w.astype(dtype)
+    if w.ndim == 0:
+        return w.reshape(1), True, dtype
+    if w.shape == (conn.nnz,):
+        return w, False, dtype
+    raise BraindynError(f"weight has shape {w.shape}; expected a scalar or (nnz,) = "
+                        f"({conn.nnz},). Fix: pass one weight per synapse in CSR order "
+                        "(e.g. csr.values_from_dense(W)) or a scalar.")
+
+
 def _csr_matvec(conn: CSR, spikes, weight, method, chunk):
     if method == "expand":  # accelerator formulation (braindyn.ops.event_expand); plain autodiff
         from .event_expand import event_matvec_expand
 
         return event_matvec_expand(conn, spikes, weight)
-    w = jnp.asarray(1.0 if weight is None else weight)
-    dtype = _float_dtype(w, spikes)
-    w = w.astype(dtype)
-    if w.ndim == 0:
-        homo = True
-        w = w.reshape(1)
-    elif w.shape == (conn.nnz,):
-        homo = False
-    else:
-        raise BraindynError(f"weight has shape {w.shape}; expected a scalar or (nnz,) = "
-                         f"({conn.nnz},). Fix: pass one weight per synapse in CSR order "
-                         "(e.g. csr.values_from_dense(W)) or a scalar.")
+    w, homo, dtype = _csr_weight(conn, weight, spikes)
     s = _prep_spikes(spikes, conn.n_pre, dtype)
     if method in ("auto", "ffi") and not _ffi.available():
         method = "jax"   # available() warned once about why
@@ -430,16 +434,7 @@ def matvec(conn, x, weight=None, *, rows=None, chunk=DEFAULT_CHUNK):
         [1.0, 5.0]
     """
     if isinstance(conn, CSR):
-        w = jnp.asarray(1.0 if weight is None else weight)
-        dtype = _float_dtype(w, x)
-        w = w.astype(dtype)
-        if w.ndim == 0:
-            homo, w = True, w.reshape(1)
-        elif w.shape == (conn.nnz,):
-            homo = False
-        else:
-            raise BraindynError(f"weight has shape {w.shape}; expected a scalar or (nnz,) = "
-                             f"({conn.nnz},). Fix: pass one weight per synapse in CSR order or a scalar.")
+        w, homo, dtype = _csr_weight(conn, weight, x)
         s = _prep_spikes(x, conn.n_pre, dtype)
         r = _csr_rows(conn.indptr, conn.nnz) if rows is None else rows
         return _csr_segment(s, w, r, jnp.asarray(conn.indices, jnp.int32), conn.n_post, homo)

@@ -42,6 +42,7 @@ import jax.numpy as jnp
 from jax import lax
 
 from ..connect.csr import CSR
+from .event import _csr_weight
 
 __all__ = ["event_matvec_expand", "default_capacity"]
 
@@ -104,16 +105,7 @@ def event_matvec_expand(conn: CSR, spikes, weight=None, *, capacity: int | None 
     if not isinstance(conn, CSR):
         raise TypeError(f"event_matvec_expand takes a CSR, got {type(conn).__name__}. Fix: conn.to_csr() for a "
                         f"ProceduralConn.")
-    w = jnp.asarray(1.0 if weight is None else weight)
-    dtype = jnp.result_type(w, spikes) if jnp.issubdtype(jnp.result_type(w, spikes), jnp.floating) \
-        else jnp.result_type(float)
-    w = w.astype(dtype)
-    if w.ndim == 0:
-        homo, w = True, w.reshape(1)
-    elif w.shape == (conn.nnz,):
-        homo = False
-    else:
-        raise ValueError(f"weight has shape {w.shape}; expected a scalar or (nnz,) = ({conn.nnz},).")
+    w, homo, dtype = _csr_weight(conn, weight, spikes)
     s = jnp.asarray(spikes)
     if s.shape != (conn.n_pre,):
         raise ValueError(f"spikes has shape {s.shape}; expected ({conn.n_pre},) = (n_pre,).")
